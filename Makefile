@@ -1,0 +1,37 @@
+# Two commands set up a fresh machine (see README.md):
+#   make run    serve the site on http://127.0.0.1:$(PORT)/ with the starting data
+#   make test   run the whole test suite
+# Only Python 3.11 and make are needed; everything else is installed from here.
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+PORT   ?= 8000
+
+.PHONY: run test reset check
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+run: $(VENV)/.installed
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_profiles --if-empty
+	$(PY) manage.py create_demo_editor
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+test: $(VENV)/.installed-dev
+	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Start again from the starting data: deletes the SQLite database (and every edit in it).
+reset: $(VENV)/.installed
+	rm -f db.sqlite3
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_profiles

@@ -1,0 +1,4 @@
+"""JSON API (placeholder: the API is being written)."""
+
+app_name = "api"
+urlpatterns = []

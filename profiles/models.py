@@ -1,0 +1,1027 @@
+"""
+The data model of lab profiles (see ../shared/DESIGN.md).
+
+Every rule about the data lives here, once: field validation in ``clean()``,
+integrity in named database constraints, and the querysets that pages, the API
+and the feeds share (``Lab.objects.published().with_profile()``). The admin, the
+API serialisers and the fixture loader all call ``full_clean()``, so a rule
+written here holds everywhere.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F, Prefetch, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.text import slugify
+from django_countries.fields import CountryField
+
+from .markup import render_markdown
+from .partial_dates import DatePrecision, format_partial_date, is_before, iso_partial_date, normalize
+
+MARKDOWN_HELP = (
+    "Markdown: **bold**, *italic*, [link text](https://example.org), blank line between "
+    "paragraphs, '- ' for bullets. HTML is not allowed and is removed."
+)
+PRECISION_HELP = "How much of the date is known: a year ('2023'), a month ('July 2020') or a day."
+
+
+# --------------------------------------------------------------------------
+# Shared building blocks
+# --------------------------------------------------------------------------
+
+
+class PublicationState(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    REVIEW = "review", "In review"
+    PUBLISHED = "published", "Published"
+    ARCHIVED = "archived", "Archived"
+
+
+class TimestampedModel(models.Model):
+    """Adds ``created``/``updated`` timestamps, kept by Django."""
+
+    created = models.DateTimeField("created", auto_now_add=True)
+    updated = models.DateTimeField("last updated", auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class PublishableQuerySet(models.QuerySet):
+    """Rules shared by every row readers may or may not see."""
+
+    def published(self, now=None):
+        """Rows a reader may see: published, and live (``published_at`` reached)."""
+        now = now or timezone.now()
+        return self.filter(state=PublicationState.PUBLISHED, published_at__lte=now)
+
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class PublishableModel(TimestampedModel):
+    """A public object: addressed by its slug and carrying a publication state."""
+
+    slug = models.SlugField(
+        "slug",
+        max_length=120,
+        unique=True,
+        help_text="The address of the page (/labs/<slug>/); lowercase letters, digits and hyphens. "
+        "Filled from the name; change it only if you must, since links use it.",
+    )
+    state = models.CharField(
+        "publication state",
+        max_length=12,
+        choices=PublicationState.choices,
+        default=PublicationState.DRAFT,
+        db_index=True,
+        help_text="Only published rows are shown to readers and the public API.",
+    )
+    published_at = models.DateTimeField(
+        "published at",
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="When the row went (or goes) live. Set automatically when it is first published; "
+        "a time in the future schedules it.",
+    )
+
+    objects = PublishableQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def natural_key(self):
+        return (self.slug,)
+
+    def save(self, *args, **kwargs):
+        if self.state == PublicationState.PUBLISHED and self.published_at is None:
+            self.published_at = timezone.now()
+        super().save(*args, **kwargs)
+
+    @property
+    def is_public(self):
+        return (
+            self.state == PublicationState.PUBLISHED
+            and self.published_at is not None
+            and self.published_at <= timezone.now()
+        )
+
+
+def check_end_not_before_start(instance, start="start", end="end"):
+    """The one rule for date ranges; the database backs it with a CheckConstraint."""
+    start_value, end_value = getattr(instance, start), getattr(instance, end)
+    if start_value and end_value and end_value < start_value:
+        raise ValidationError({end: "The end date cannot be before the start date."})
+
+
+def normalize_partial_dates(instance, *fields):
+    """Store a partial date as the first day of its period (so "2023" sorts as 2023-01-01)."""
+    for field in fields:
+        value = getattr(instance, field)
+        setattr(instance, field, normalize(value, getattr(instance, f"{field}_precision")))
+
+
+# --------------------------------------------------------------------------
+# Organizations (bodies we do not profile)
+# --------------------------------------------------------------------------
+
+
+class OrganizationKind(models.TextChoices):
+    GOVERNMENT = "government", "Government or ministry"
+    UNIVERSITY = "university", "University"
+    ACADEMY = "academy", "Academy or research institute"
+    COMPANY = "company", "Company"
+    NONPROFIT = "nonprofit", "Nonprofit"
+    OTHER = "other", "Other"
+
+
+class OrganizationQuerySet(models.QuerySet):
+    def get_by_natural_key(self, slug):
+        return self.get(slug=slug)
+
+
+class Organization(TimestampedModel):
+    """A body that is not profiled itself (a government, a university, a company)."""
+
+    name = models.CharField("name", max_length=200, help_text="The name in English, as commonly written.")
+    slug = models.SlugField("slug", max_length=120, unique=True, help_text="Identifier, filled from the name.")
+    native_name = models.CharField(
+        "native name", max_length=200, blank=True, help_text="The name in its own language and script, if known."
+    )
+    kind = models.CharField(
+        "kind", max_length=20, choices=OrganizationKind.choices, default=OrganizationKind.OTHER,
+        help_text="What sort of body this is.",
+    )
+    country = CountryField("country", blank=True, help_text="Where it is based.")
+    website = models.URLField("website", blank=True, help_text="Official website (http or https).")
+    parent = models.ForeignKey(
+        "self", verbose_name="part of", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="parts", help_text="A larger body this one belongs to (an institute of an academy).",
+    )
+
+    objects = OrganizationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "organization"
+
+    def __str__(self):
+        return self.name
+
+    def natural_key(self):
+        return (self.slug,)
+
+
+# --------------------------------------------------------------------------
+# Labs
+# --------------------------------------------------------------------------
+
+
+class LabKind(models.TextChoices):
+    NONPROFIT_INSTITUTE = "nonprofit_institute", "Nonprofit institute"
+    COMPANY = "company", "Company"
+    UNIVERSITY_LAB = "university_lab", "University lab"
+    CORPORATE_LAB = "corporate_lab", "Corporate lab"
+    GOVERNMENT_LAB = "government_lab", "Government lab"
+
+
+class OpenWeightsPolicy(models.TextChoices):
+    YES = "yes", "Yes"
+    PARTIAL = "partial", "Some models"
+    NO = "no", "No"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class LabQuerySet(PublishableQuerySet):
+    def with_profile(self):
+        """
+        Everything a lab profile (page or API) shows, in a fixed number of queries.
+
+        The prefetched relations hold only what a reader may see (published releases,
+        people and sources), so templates and serialisers iterate ``.all()`` and never
+        filter again.
+        """
+        now = timezone.now()
+        cited = Citation.objects.filter(
+            source__state=PublicationState.PUBLISHED, source__published_at__lte=now
+        ).select_related("source")
+        return self.select_related("parent_lab", "parent_organization").prefetch_related(
+            Prefetch("citations", queryset=cited),
+            Prefetch("sections", queryset=Section.objects.prefetch_related(Prefetch("citations", queryset=cited))),
+            Prefetch("roles", queryset=Role.objects.filter(person__in=Person.objects.published(now)).select_related("person")),
+            Prefetch(
+                "releases",
+                queryset=Release.objects.published(now)
+                .select_related("family")
+                .prefetch_related(Prefetch("citations", queryset=cited)),
+            ),
+            Prefetch("backings", queryset=Backing.objects.select_related("organization")),
+            Prefetch("relations", queryset=LabRelation.objects.filter(other_lab__in=Lab.objects.published(now)).select_related("other_lab")),
+        )
+
+    def for_index(self):
+        """What the lab index and API list show: counts and the latest release, no N+1."""
+        now = timezone.now()
+        public_releases = Q(releases__state=PublicationState.PUBLISHED, releases__published_at__lte=now)
+        return self.annotate(
+            release_count=models.Count("releases", filter=public_releases, distinct=True),
+            latest_release=models.Max("releases__released", filter=public_releases),
+        )
+
+
+class Lab(PublishableModel):
+    """An AI research lab with a public profile page."""
+
+    name = models.CharField("name", max_length=200, help_text="The lab's name in English: 'Shanghai AI Laboratory'.")
+    native_name = models.CharField(
+        "native name", max_length=200, blank=True, help_text="The name in its own language and script: '上海人工智能实验室'."
+    )
+    other_names = models.TextField(
+        "other names", blank=True, help_text="Other names and abbreviations it is known by, one per line: 'Shanghai AI Lab'."
+    )
+    summary = models.CharField(
+        "summary", max_length=400, blank=True,
+        help_text="One sentence under the title, and in search results and link previews. Plain text.",
+    )
+    lead = models.TextField("lead", blank=True, help_text="The opening paragraph of the profile. " + MARKDOWN_HELP)
+    lead_html = models.TextField("lead (rendered)", blank=True, editable=False)
+    kind = models.CharField(
+        "kind", max_length=24, choices=LabKind.choices, blank=True, help_text="What sort of lab this is."
+    )
+    founded = models.DateField(
+        "founded", null=True, blank=True,
+        help_text="When the lab was founded. With month precision, any day of the month will do.",
+    )
+    founded_precision = models.CharField(
+        "founded precision", max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY, help_text=PRECISION_HELP
+    )
+    city = models.CharField("headquarters city", max_length=100, blank=True, help_text="City of the headquarters.")
+    country = CountryField("headquarters country", blank=True, help_text="Country of the headquarters.")
+    status_text = models.TextField(
+        "status", blank=True, help_text="Legal status and backing in a sentence or two, for At a glance. Plain text."
+    )
+    funding_text = models.TextField(
+        "funding", blank=True, help_text="How the lab is funded, for At a glance. Plain text; say when figures are undisclosed."
+    )
+    open_weights = models.CharField(
+        "open weights", max_length=8, choices=OpenWeightsPolicy.choices, default=OpenWeightsPolicy.UNKNOWN,
+        help_text="Does the lab publish model weights?",
+    )
+    open_weights_note = models.TextField(
+        "open weights note", blank=True, help_text="What is released, where and under which licences. Plain text."
+    )
+    website = models.URLField("website", blank=True, help_text="Official website (http or https).")
+    parent_lab = models.ForeignKey(
+        "self", verbose_name="parent lab", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="child_labs", help_text="A profiled lab this one is part of.",
+    )
+    parent_organization = models.ForeignKey(
+        Organization, verbose_name="parent organization", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="labs", help_text="The company or university this lab belongs to, if it is not profiled itself.",
+    )
+    as_of = models.DateField(
+        "as of", null=True, blank=True, help_text="The date the profile describes ('As of April 2026')."
+    )
+    as_of_precision = models.CharField(
+        "as of precision", max_length=5, choices=DatePrecision.choices, default=DatePrecision.MONTH, help_text=PRECISION_HELP
+    )
+    last_reviewed = models.DateField(
+        "last reviewed", null=True, blank=True, help_text="When an editor last checked the whole profile against its sources."
+    )
+    wikidata_id = models.CharField(
+        "Wikidata item", max_length=20, blank=True, help_text="Wikidata Q-identifier, e.g. Q123456.",
+    )
+    huggingface_org = models.CharField(
+        "Hugging Face organization", max_length=100, blank=True, help_text="The name after huggingface.co/, e.g. internlm."
+    )
+    github_org = models.CharField(
+        "GitHub organization", max_length=100, blank=True, help_text="The name after github.com/, e.g. open-mmlab."
+    )
+
+    objects = LabQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "lab"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(parent_lab=F("id")), name="lab_not_own_parent",
+                violation_error_message="A lab cannot be its own parent.",
+            ),
+            models.CheckConstraint(
+                condition=Q(wikidata_id="") | Q(wikidata_id__regex=r"^Q[0-9]+$"), name="lab_wikidata_id_format",
+                violation_error_message="A Wikidata item looks like Q123456.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("profiles:lab-detail", kwargs={"slug": self.slug})
+
+    def clean(self):
+        normalize_partial_dates(self, "founded", "as_of")
+        if self.parent_lab_id and self.parent_lab_id == self.pk:
+            raise ValidationError({"parent_lab": "A lab cannot be its own parent."})
+        if self.pk and self.founded:
+            early = [
+                release.name
+                for release in self.releases.exclude(released=None)
+                if is_before(release.released, release.released_precision, self.founded, self.founded_precision)
+            ]
+            if early:
+                raise ValidationError(
+                    {"founded": f"Releases are dated before this founding date: {', '.join(early)}."}
+                )
+
+    def save(self, *args, **kwargs):
+        self.lead_html = render_markdown(self.lead)
+        super().save(*args, **kwargs)
+
+    # What the profile shows, from the relations ``with_profile()`` prefetched.
+
+    @property
+    def other_names_list(self):
+        return [line.strip() for line in self.other_names.splitlines() if line.strip()]
+
+    @property
+    def founded_display(self):
+        return format_partial_date(self.founded, self.founded_precision)
+
+    @property
+    def founded_iso(self):
+        return iso_partial_date(self.founded, self.founded_precision)
+
+    @property
+    def as_of_display(self):
+        return format_partial_date(self.as_of, self.as_of_precision)
+
+    @property
+    def headquarters(self):
+        return ", ".join(part for part in [self.city, self.country.name if self.country else ""] if part)
+
+    def current_roles(self):
+        return [role for role in self.roles.all() if role.is_current]
+
+    def past_roles(self):
+        return [role for role in self.roles.all() if not role.is_current]
+
+    def director(self):
+        """The current head of the lab: the first current role whose title names a director."""
+        for role in self.current_roles():
+            if role.title.lower().startswith("director"):
+                return role
+        return None
+
+    def flagship_releases(self):
+        return [release for release in self.releases.all() if release.is_flagship]
+
+    def release_groups(self):
+        """
+        Releases grouped by family, newest first: [(family_release, [members...]), ...].
+
+        A family is a release without a parent; its members are the releases that name it.
+        Families are ordered by their newest dated release; undated ones come last.
+        """
+        releases = list(self.releases.all())
+        members = {}
+        for release in releases:
+            if release.family_id:
+                members.setdefault(release.family_id, []).append(release)
+        ids = {release.id for release in releases}
+        groups = []
+        for release in releases:
+            if release.family_id and release.family_id in ids:
+                continue
+            children = sorted(members.get(release.id, []), key=Release.newest_first_key)
+            groups.append((release, children))
+        def newest_first(group):
+            dated = [release.released for release in (group[0], *group[1]) if release.released]
+            newest = max(dated) if dated else None
+            return (newest is None, -newest.toordinal() if newest else 0, group[0].order, group[0].name)
+
+        groups.sort(key=newest_first)
+        return groups
+
+    def numbered_sources(self):
+        """
+        The profile's sources, numbered in order of first citation: [(number, source, [claims])].
+
+        Citations of the lab come first, then of its sections in order, then of its releases.
+        """
+        numbered = {}
+        citations = list(self.citations.all())
+        for section in self.sections.all():
+            citations.extend(section.citations.all())
+        for release in self.releases.all():
+            citations.extend(release.citations.all())
+        for citation in citations:
+            entry = numbered.setdefault(citation.source_id, [len(numbered) + 1, citation.source, []])
+            if citation.claim and citation.claim not in entry[2]:
+                entry[2].append(citation.claim)
+        return [tuple(entry) for entry in numbered.values()]
+
+    def source_numbers(self):
+        """{source id: number} for footnote markers in sections and releases."""
+        return {source.id: number for number, source, _claims in self.numbered_sources()}
+
+
+# --------------------------------------------------------------------------
+# People and their roles
+# --------------------------------------------------------------------------
+
+
+class PersonQuerySet(PublishableQuerySet):
+    def with_roles(self):
+        """A person page: every role with its lab or organization, in one extra query."""
+        return self.prefetch_related(
+            Prefetch("roles", queryset=Role.objects.select_related("lab", "organization").order_by(F("start").desc(nulls_first=True), "order"))
+        )
+
+
+class Person(PublishableModel):
+    """Someone who leads or led a lab: a director, a lead scientist."""
+
+    name = models.CharField("name", max_length=200, help_text="Full name in English, as commonly written: 'Yu Qiao'.")
+    native_name = models.CharField(
+        "native name", max_length=200, blank=True, help_text="The name in its own script (乔宇), if the sources give it."
+    )
+    bio = models.TextField("short bio", blank=True, help_text="Two or three sentences on who they are. Plain text.")
+    earlier_positions = models.TextField(
+        "earlier positions", blank=True,
+        help_text="Positions held before, one per line, when no dates are known "
+        "(use a past role with dates when they are).",
+    )
+
+    objects = PersonQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "person"
+        verbose_name_plural = "people"
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("profiles:person-detail", kwargs={"slug": self.slug})
+
+    @property
+    def earlier_positions_list(self):
+        return [line.strip() for line in self.earlier_positions.splitlines() if line.strip()]
+
+
+class RoleQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(end=None)
+
+    def get_by_natural_key(self, person, lab, organization, title):
+        return self.get(person__slug=person, lab__slug=lab, organization__slug=organization, title=title)
+
+
+class Role(models.Model):
+    """A position a person holds or held at a lab (or an organization): current while it has no end."""
+
+    person = models.ForeignKey(Person, verbose_name="person", on_delete=models.CASCADE, related_name="roles")
+    lab = models.ForeignKey(
+        Lab, verbose_name="lab", null=True, blank=True, on_delete=models.CASCADE, related_name="roles",
+        help_text="The lab, if the role is at a profiled lab.",
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name="organization", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="roles", help_text="Or the organization, if it is not a profiled lab.",
+    )
+    title = models.CharField("title", max_length=200, help_text="'Director', 'Lead Scientist'.")
+    focus = models.CharField(
+        "focus", max_length=300, blank=True, help_text="What the role is about: 'InternVL multimodal models'."
+    )
+    start = models.DateField("start", null=True, blank=True, help_text="When the role began, if known.")
+    start_precision = models.CharField(
+        "start precision", max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY, help_text=PRECISION_HELP
+    )
+    end = models.DateField("end", null=True, blank=True, help_text="When it ended. Leave empty while the role is current.")
+    end_precision = models.CharField(
+        "end precision", max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY, help_text=PRECISION_HELP
+    )
+    order = models.PositiveSmallIntegerField("order", default=0, help_text="Position in the leadership list (lowest first).")
+
+    objects = RoleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = "role"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(start__isnull=True) | Q(end__gte=F("start")),
+                name="role_end_not_before_start",
+                violation_error_message="The end date cannot be before the start date.",
+            ),
+            models.CheckConstraint(
+                condition=Q(lab__isnull=False, organization__isnull=True) | Q(lab__isnull=True, organization__isnull=False),
+                name="role_at_lab_or_organization",
+                violation_error_message="A role is at a lab or at an organization: choose exactly one.",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "lab", "title"], condition=Q(lab__isnull=False), name="role_unique_at_lab",
+                violation_error_message="This person already has a role with this title at this lab.",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "organization", "title"], condition=Q(organization__isnull=False),
+                name="role_unique_at_organization",
+                violation_error_message="This person already has a role with this title at this organization.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.person}: {self.title}, {self.employer}"
+
+    def natural_key(self):
+        return (
+            self.person.slug,
+            self.lab.slug if self.lab_id else None,
+            self.organization.slug if self.organization_id else None,
+            self.title,
+        )
+
+    natural_key.dependencies = ["profiles.person", "profiles.lab", "profiles.organization"]
+
+    def clean(self):
+        normalize_partial_dates(self, "start", "end")
+        check_end_not_before_start(self)
+        if bool(self.lab_id) == bool(self.organization_id):
+            raise ValidationError({"lab": "A role is at a lab or at an organization: choose exactly one."})
+
+    @property
+    def employer(self):
+        return self.lab or self.organization
+
+    @property
+    def is_current(self):
+        return self.end is None
+
+    @property
+    def start_display(self):
+        return format_partial_date(self.start, self.start_precision)
+
+    @property
+    def end_display(self):
+        return format_partial_date(self.end, self.end_precision)
+
+
+# --------------------------------------------------------------------------
+# Releases
+# --------------------------------------------------------------------------
+
+
+class ReleaseKind(models.TextChoices):
+    MODEL = "model", "Model"
+    MODEL_FAMILY = "model_family", "Model family"
+    FRAMEWORK = "framework", "Framework"
+    TOOLBOX = "toolbox", "Toolbox"
+    BENCHMARK_SUITE = "benchmark_suite", "Benchmark suite"
+    DATASET = "dataset", "Dataset"
+    RESEARCH = "research", "Research"
+
+
+class Accessibility(models.TextChoices):
+    """Epoch AI's vocabulary for model access, plus open source for software."""
+
+    OPEN_UNRESTRICTED = "open_unrestricted", "Open weights (unrestricted)"
+    OPEN_RESTRICTED = "open_restricted", "Open weights (restricted use)"
+    OPEN_NONCOMMERCIAL = "open_noncommercial", "Open weights (non-commercial)"
+    API = "api", "API access"
+    HOSTED = "hosted", "Hosted access (no API)"
+    UNRELEASED = "unreleased", "Unreleased"
+    OPEN_SOURCE = "open_source", "Open source (code)"
+    UNKNOWN = "unknown", "Unknown"
+
+
+OPEN_WEIGHTS_ACCESS = [Accessibility.OPEN_UNRESTRICTED, Accessibility.OPEN_RESTRICTED, Accessibility.OPEN_NONCOMMERCIAL]
+
+
+class Modality(models.TextChoices):
+    LANGUAGE = "language", "Language"
+    VISION = "vision", "Vision"
+    VISION_LANGUAGE = "vision_language", "Vision-language"
+    MULTIMODAL = "multimodal", "Multimodal"
+    SCIENCE = "science", "Science"
+    OTHER = "other", "Other"
+
+
+class ReleaseQuerySet(PublishableQuerySet):
+    def with_related(self):
+        """A release list or page: its lab and family in the same query."""
+        return self.select_related("lab", "family")
+
+    def open_weights(self):
+        return self.filter(accessibility__in=OPEN_WEIGHTS_ACCESS)
+
+
+class Release(PublishableModel):
+    """Something a lab put out: a model, a model family, a framework, a benchmark, a dataset."""
+
+    lab = models.ForeignKey(Lab, verbose_name="lab", on_delete=models.CASCADE, related_name="releases", help_text="The lab that made it.")
+    name = models.CharField("name", max_length=200, help_text="'InternLM2.5', 'MMDetection'.")
+    kind = models.CharField("kind", max_length=20, choices=ReleaseKind.choices, default=ReleaseKind.MODEL, help_text="What sort of release.")
+    family = models.ForeignKey(
+        "self", verbose_name="family", null=True, blank=True, on_delete=models.SET_NULL, related_name="members",
+        help_text="The family or ecosystem it belongs to (InternLM2.5 → InternLM family; MMDetection → OpenMMLab).",
+    )
+    released = models.DateField("released", null=True, blank=True, help_text="When it came out, as precisely as known.")
+    released_precision = models.CharField(
+        "released precision", max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY, help_text=PRECISION_HELP
+    )
+    sizes = models.CharField("sizes and variants", max_length=200, blank=True, help_text="Parameter counts or variants: '7B, 20B'.")
+    modality = models.CharField("modality", max_length=20, choices=Modality.choices, blank=True, help_text="What it works on.")
+    license = models.CharField(
+        "licence", max_length=100, blank=True,
+        help_text="SPDX identifier where one exists ('Apache-2.0'), otherwise the licence's name.",
+    )
+    accessibility = models.CharField(
+        "accessibility", max_length=20, choices=Accessibility.choices, default=Accessibility.UNKNOWN,
+        help_text="How it can be used, in Epoch AI's vocabulary.",
+    )
+    distribution = models.CharField(
+        "distributed through", max_length=200, blank=True, help_text="Where it is published: 'Hugging Face, GitHub'."
+    )
+    url = models.URLField("url", blank=True, help_text="Its home page or repository (http or https).")
+    description = models.TextField("description", blank=True, help_text="What it is and why it matters. " + MARKDOWN_HELP)
+    description_html = models.TextField("description (rendered)", blank=True, editable=False)
+    is_flagship = models.BooleanField("flagship", default=False, help_text="Shown under 'Flagship outputs' in At a glance.")
+    order = models.PositiveSmallIntegerField("order", default=0, help_text="Tie-breaker among releases of the same date (lowest first).")
+
+    objects = ReleaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = [F("released").desc(nulls_last=True), "order", "name"]
+        verbose_name = "release"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(family=F("id")), name="release_not_own_family",
+                violation_error_message="A release cannot be its own family.",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("profiles:release-detail", kwargs={"slug": self.slug})
+
+    def clean(self):
+        normalize_partial_dates(self, "released")
+        errors = {}
+        lab = self.lab if self.lab_id else None
+        if lab and self.released and lab.founded and is_before(
+            self.released, self.released_precision, lab.founded, lab.founded_precision
+        ):
+            errors["released"] = (
+                f"{self.released_display} is before {lab.name} was founded ({lab.founded_display})."
+            )
+        if self.family_id:
+            if self.family_id == self.pk:
+                errors["family"] = "A release cannot be its own family."
+            elif lab and self.family.lab_id != lab.pk:
+                errors["family"] = f"The family must be a release of the same lab ({lab.name})."
+            elif self.pk and self.family.family_id == self.pk:
+                errors["family"] = "Families cannot contain each other."
+        if errors:
+            raise ValidationError(errors)
+
+    def save(self, *args, **kwargs):
+        self.description_html = render_markdown(self.description)
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def newest_first_key(release):
+        """Sort key: newest dated release first, undated last, then editor order and name."""
+        return (release.released is None, -(release.released.toordinal()) if release.released else 0, release.order, release.name)
+
+    @property
+    def released_display(self):
+        return format_partial_date(self.released, self.released_precision)
+
+    @property
+    def released_iso(self):
+        return iso_partial_date(self.released, self.released_precision)
+
+    @property
+    def is_open_weights(self):
+        return self.accessibility in OPEN_WEIGHTS_ACCESS
+
+
+# --------------------------------------------------------------------------
+# Narrative sections
+# --------------------------------------------------------------------------
+
+
+class SectionKind(models.TextChoices):
+    ORIGINS = "origins", "Origins"
+    MISSION = "mission", "Mission and strategy"
+    MODELS = "models", "Models and products"
+    BENCHMARKS = "benchmarks", "Benchmarks and standing"
+    LEADERSHIP = "leadership", "Leadership"
+    FUNDING = "funding", "Funding and backers"
+    INDUSTRY = "industry", "Industry position"
+    LANDSCAPE = "landscape", "Competitive landscape"
+    OUTLOOK = "outlook", "Outlook"
+    OTHER = "other", "Other"
+
+
+class SectionQuerySet(models.QuerySet):
+    def get_by_natural_key(self, lab, slug):
+        return self.get(lab__slug=lab, slug=slug)
+
+
+class Section(TimestampedModel):
+    """A narrative part of a lab profile (Origins, Mission and strategy, ...), in Markdown."""
+
+    lab = models.ForeignKey(Lab, verbose_name="lab", on_delete=models.CASCADE, related_name="sections")
+    kind = models.CharField(
+        "kind", max_length=12, choices=SectionKind.choices, default=SectionKind.OTHER,
+        help_text="Where the section belongs in the profile. The outlook is a list: one item per line.",
+    )
+    heading = models.CharField("heading", max_length=200, blank=True, help_text="Leave empty to use the kind's name.")
+    slug = models.SlugField("slug", max_length=120, help_text="Identifier within the lab, used in links (#origins).")
+    order = models.PositiveSmallIntegerField("order", default=0, help_text="Position on the page (lowest first).")
+    body = models.TextField("body", blank=True, help_text=MARKDOWN_HELP)
+    body_html = models.TextField("body (rendered)", blank=True, editable=False)
+
+    objects = SectionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = "section"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lab", "slug"], name="section_unique_slug_per_lab",
+                violation_error_message="This lab already has a section with this slug.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.lab}: {self.title}"
+
+    def natural_key(self):
+        return (self.lab.slug, self.slug)
+
+    natural_key.dependencies = ["profiles.lab"]
+
+    def clean(self):
+        if not self.slug:
+            self.slug = slugify(self.heading or self.get_kind_display())
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.heading or self.get_kind_display())
+        self.body_html = render_markdown(self.body)
+        super().save(*args, **kwargs)
+
+    @property
+    def title(self):
+        return self.heading or self.get_kind_display()
+
+    @property
+    def items(self):
+        """The outlook as a list: one item per non-empty line, bullet markers removed."""
+        return [line.strip().lstrip("-*• ").strip() for line in self.body.splitlines() if line.strip()]
+
+
+# --------------------------------------------------------------------------
+# Backers and relations between labs
+# --------------------------------------------------------------------------
+
+
+class BackingKind(models.TextChoices):
+    FOUNDER = "founder", "Founder"
+    FUNDER = "funder", "Funder"
+    FOUNDING_MEMBER = "founding_member", "Founding member"
+    MEMBER = "member", "Member"
+    PRECURSOR = "precursor", "Precursor"
+    PARENT = "parent", "Parent"
+    PARTNER = "partner", "Partner"
+
+
+class BackingQuerySet(models.QuerySet):
+    def get_by_natural_key(self, lab, organization, kind):
+        return self.get(lab__slug=lab, organization__slug=organization, kind=kind)
+
+
+class Backing(models.Model):
+    """An organization behind a lab: a funder, a founding member, a precursor, a parent."""
+
+    lab = models.ForeignKey(Lab, verbose_name="lab", on_delete=models.CASCADE, related_name="backings")
+    organization = models.ForeignKey(
+        Organization, verbose_name="organization", on_delete=models.PROTECT, related_name="backings",
+        help_text="The backer. Add it as an organization first if it is new.",
+    )
+    kind = models.CharField("kind", max_length=20, choices=BackingKind.choices, help_text="How it backs the lab.")
+    note = models.CharField("note", max_length=400, blank=True, help_text="Anything the sources add: 'in coordination with'.")
+    order = models.PositiveSmallIntegerField("order", default=0, help_text="Position in the list (lowest first).")
+
+    objects = BackingQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = "backing"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["lab", "organization", "kind"], name="backing_unique",
+                violation_error_message="This organization already backs this lab in this way.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.organization} ({self.get_kind_display().lower()}) of {self.lab}"
+
+    def natural_key(self):
+        return (self.lab.slug, self.organization.slug, self.kind)
+
+    natural_key.dependencies = ["profiles.lab", "profiles.organization"]
+
+
+class RelationKind(models.TextChoices):
+    COUNTERPART = "counterpart", "Counterpart"
+    PEER = "peer", "Peer"
+    COMPETITOR = "competitor", "Competitor"
+    PARTNER = "partner", "Partner"
+    EVALUATES = "evaluates", "Evaluates"
+
+
+class LabRelationQuerySet(models.QuerySet):
+    def get_by_natural_key(self, lab, other_lab, kind):
+        return self.get(lab__slug=lab, other_lab__slug=other_lab, kind=kind)
+
+
+class LabRelation(models.Model):
+    """How one lab stands to another ('Shanghai-based counterpart to Beijing-based BAAI')."""
+
+    lab = models.ForeignKey(Lab, verbose_name="lab", on_delete=models.CASCADE, related_name="relations")
+    other_lab = models.ForeignKey(
+        Lab, verbose_name="other lab", on_delete=models.CASCADE, related_name="incoming_relations",
+        help_text="The lab this one is related to.",
+    )
+    kind = models.CharField("kind", max_length=12, choices=RelationKind.choices, help_text="How they relate.")
+    note = models.CharField("note", max_length=400, blank=True, help_text="The relation in the sources' words.")
+    order = models.PositiveSmallIntegerField("order", default=0, help_text="Position in the list (lowest first).")
+
+    objects = LabRelationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = "relation between labs"
+        verbose_name_plural = "relations between labs"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(lab=F("other_lab")), name="labrelation_not_self",
+                violation_error_message="A lab cannot be related to itself.",
+            ),
+            models.UniqueConstraint(
+                fields=["lab", "other_lab", "kind"], name="labrelation_unique",
+                violation_error_message="This relation already exists.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.lab} → {self.other_lab} ({self.get_kind_display().lower()})"
+
+    def natural_key(self):
+        return (self.lab.slug, self.other_lab.slug, self.kind)
+
+    natural_key.dependencies = ["profiles.lab"]
+
+    def clean(self):
+        if self.lab_id and self.lab_id == self.other_lab_id:
+            raise ValidationError({"other_lab": "A lab cannot be related to itself."})
+
+
+# --------------------------------------------------------------------------
+# Sources and citations
+# --------------------------------------------------------------------------
+
+
+class SourceQuerySet(PublishableQuerySet):
+    def with_citations(self):
+        """The sources page: what cites each source, with names to link, in fixed queries."""
+        return self.prefetch_related(
+            Prefetch(
+                "citations",
+                queryset=Citation.objects.select_related("lab", "section__lab", "release", "person"),
+            )
+        )
+
+
+class Source(PublishableModel):
+    """A document facts come from: an article, a paper, a press release."""
+
+    title = models.CharField("title", max_length=300, help_text="The document's title.")
+    url = models.URLField("url", max_length=500, blank=True, help_text="Where to read it (http or https), if online.")
+    publisher = models.CharField("publisher", max_length=200, blank=True, help_text="Site, journal or outlet.")
+    author = models.CharField("author", max_length=200, blank=True, help_text="Author or authors, as credited.")
+    published = models.DateField("published", null=True, blank=True, help_text="Publication date, as precisely as known.")
+    published_precision = models.CharField(
+        "published precision", max_length=5, choices=DatePrecision.choices, default=DatePrecision.DAY, help_text=PRECISION_HELP
+    )
+    accessed = models.DateField("accessed", null=True, blank=True, help_text="When an editor last read it.")
+
+    objects = SourceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["title"]
+        verbose_name = "source"
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("profiles:source-list") + f"#{self.slug}"
+
+    def clean(self):
+        normalize_partial_dates(self, "published")
+
+    @property
+    def published_display(self):
+        return format_partial_date(self.published, self.published_precision)
+
+
+class CitationQuerySet(models.QuerySet):
+    def get_by_natural_key(self, source, lab, section_lab, section, release, person):
+        return self.get(
+            source__slug=source, lab__slug=lab, section__lab__slug=section_lab, section__slug=section,
+            release__slug=release, person__slug=person,
+        )
+
+
+class Citation(models.Model):
+    """A source cited by exactly one lab, section, release or person, with the claim it supports."""
+
+    TARGETS = ("lab", "section", "release", "person")
+
+    source = models.ForeignKey(Source, verbose_name="source", on_delete=models.PROTECT, related_name="citations")
+    lab = models.ForeignKey(Lab, verbose_name="lab", null=True, blank=True, on_delete=models.CASCADE, related_name="citations")
+    section = models.ForeignKey(
+        Section, verbose_name="section", null=True, blank=True, on_delete=models.CASCADE, related_name="citations"
+    )
+    release = models.ForeignKey(
+        Release, verbose_name="release", null=True, blank=True, on_delete=models.CASCADE, related_name="citations"
+    )
+    person = models.ForeignKey(
+        Person, verbose_name="person", null=True, blank=True, on_delete=models.CASCADE, related_name="citations"
+    )
+    claim = models.TextField("claim", blank=True, help_text="The statement the source supports, quoted or paraphrased.")
+    order = models.PositiveSmallIntegerField("order", default=0, help_text="Position among the citations (lowest first).")
+
+    objects = CitationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = "citation"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    Q(lab__isnull=False, section__isnull=True, release__isnull=True, person__isnull=True)
+                    | Q(lab__isnull=True, section__isnull=False, release__isnull=True, person__isnull=True)
+                    | Q(lab__isnull=True, section__isnull=True, release__isnull=False, person__isnull=True)
+                    | Q(lab__isnull=True, section__isnull=True, release__isnull=True, person__isnull=False)
+                ),
+                name="citation_has_one_target",
+                violation_error_message="A citation is made by exactly one lab, section, release or person.",
+            ),
+            *[
+                models.UniqueConstraint(
+                    fields=["source", target], condition=Q(**{f"{target}__isnull": False}),
+                    name=f"citation_unique_per_{target}",
+                    violation_error_message=f"This source is already cited by this {target}.",
+                )
+                for target in ("lab", "section", "release", "person")
+            ],
+        ]
+
+    def __str__(self):
+        return f"{self.source} cited by {self.target}"
+
+    def natural_key(self):
+        section = self.section.natural_key() if self.section_id else (None, None)
+        return (
+            self.source.slug,
+            self.lab.slug if self.lab_id else None,
+            *section,
+            self.release.slug if self.release_id else None,
+            self.person.slug if self.person_id else None,
+        )
+
+    natural_key.dependencies = ["profiles.source", "profiles.lab", "profiles.section", "profiles.release", "profiles.person"]
+
+    def clean(self):
+        chosen = [name for name in self.TARGETS if getattr(self, f"{name}_id")]
+        if len(chosen) != 1:
+            raise ValidationError(
+                {"lab": "A citation is made by exactly one lab, section, release or person: choose one."}
+            )
+
+    @property
+    def target(self):
+        return self.lab or self.section or self.release or self.person
