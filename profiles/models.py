@@ -376,6 +376,13 @@ class Lab(PublishableModel):
                 return role
         return None
 
+    def sections_by_kind(self):
+        """{kind: [sections]} so a page places each narrative under its fixed heading."""
+        grouped = {}
+        for section in self.sections.all():
+            grouped.setdefault(section.kind, []).append(section)
+        return grouped
+
     def flagship_releases(self):
         return [release for release in self.releases.all() if release.is_flagship]
 
