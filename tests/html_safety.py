@@ -1,0 +1,42 @@
+"""Find markup that would run script in a browser: the check every XSS test uses."""
+
+from html.parser import HTMLParser
+
+XSS_PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "<svg onload=alert(1)>",
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert(1))",
+    '<a href="javascript:alert(1)">x</a>',
+    "<iframe src=javascript:alert(1)></iframe>",
+    '"><script>alert(1)</script>',
+    "<body onload=alert(1)>",
+    "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "<style>body{background:url(javascript:alert(1))}</style>",
+    "<math><mi xlink:href=javascript:alert(1)>x</mi></math>",
+]
+
+
+class _Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.problems = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in {"script", "iframe", "object", "embed", "style", "svg", "math", "base", "form"}:
+            self.problems.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on"):
+                self.problems.append(f"{tag}[{name}]")
+            if name in {"href", "src", "action", "formaction", "xlink:href"} and value:
+                scheme = value.strip().lower().replace("\t", "").replace("\n", "")
+                if scheme.startswith(("javascript:", "data:", "vbscript:")):
+                    self.problems.append(f"{tag}[{name}={value}]")
+
+
+def dangerous_markup(html):
+    """The elements and attributes in ``html`` that could execute script (empty when safe)."""
+    collector = _Collector()
+    collector.feed(html)
+    return collector.problems
