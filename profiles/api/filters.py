@@ -1,0 +1,172 @@
+"""
+Filters of the API's list endpoints (django-filter).
+
+Every filter validates its value: the DRF backend answers an invalid one with a 400
+naming the parameter (``{"released_after": ["Enter a valid date."]}``) rather than
+ignoring it. Labs, people and releases named in a filter are looked up among
+*published* rows, through callables so that "now" is the time of the request, not of
+the import; an unknown or unpublished slug is an invalid value.
+"""
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
+from django_countries import countries
+from django_filters import rest_framework as filters
+
+from ..models import (
+    OPEN_WEIGHTS_ACCESS,
+    Lab,
+    LabKind,
+    OpenWeightsPolicy,
+    Organization,
+    OrganizationKind,
+    Person,
+    Release,
+    ReleaseKind,
+    Role,
+    Source,
+)
+
+
+def published_labs(request):
+    return Lab.objects.published()
+
+
+def published_releases(request):
+    return Release.objects.published()
+
+
+# --------------------------------------------------------------------------
+# A boolean that refuses what is not a boolean
+# --------------------------------------------------------------------------
+
+
+class StrictBooleanField(forms.Field):
+    """
+    ``true``/``false`` (or ``1``/``0``), and an error for anything else.
+
+    django-filter's own ``BooleanFilter`` turns an unknown value into "no filter",
+    so ``?open_weights=maybe`` would quietly return everything.
+    """
+
+    widget = forms.Select(choices=[("", "Any"), ("true", "Yes"), ("false", "No")])
+    VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        try:
+            return self.VALUES[str(value).strip().lower()]
+        except KeyError:
+            raise ValidationError(f"“{value}” is not a boolean: use true or false.", code="invalid") from None
+
+
+class StrictBooleanFilter(filters.Filter):
+    field_class = StrictBooleanField
+
+
+def country_choices():
+    return list(countries)
+
+
+# --------------------------------------------------------------------------
+# FilterSets
+# --------------------------------------------------------------------------
+
+
+class LabFilter(filters.FilterSet):
+    country = filters.ChoiceFilter(choices=country_choices, help_text="ISO 3166 code of the headquarters: CN.")
+    kind = filters.ChoiceFilter(choices=LabKind.choices)
+    open_weights = filters.ChoiceFilter(choices=OpenWeightsPolicy.choices, help_text="The lab's open-weights policy.")
+
+    class Meta:
+        model = Lab
+        fields = ["country", "kind", "open_weights"]
+
+
+class ReleaseFilter(filters.FilterSet):
+    lab = filters.ModelChoiceFilter(queryset=published_labs, to_field_name="slug", help_text="The lab's slug.")
+    kind = filters.ChoiceFilter(choices=ReleaseKind.choices)
+    family = filters.ModelChoiceFilter(
+        queryset=published_releases, to_field_name="slug", help_text="The family release's slug."
+    )
+    # Partial dates are stored as the first day of their period, so "July 2024" counts
+    # as 2024-07-01 here; both bounds are inclusive.
+    released_after = filters.DateFilter(
+        field_name="released", lookup_expr="gte", help_text="Released on or after (YYYY-MM-DD)."
+    )
+    released_before = filters.DateFilter(
+        field_name="released", lookup_expr="lte", help_text="Released on or before (YYYY-MM-DD)."
+    )
+    open_weights = StrictBooleanFilter(
+        method="filter_open_weights",
+        help_text="true: open weights of any kind (unrestricted, restricted use, non-commercial).",
+    )
+
+    class Meta:
+        model = Release
+        fields = ["lab", "kind", "family", "released_after", "released_before", "open_weights"]
+
+    def filter_open_weights(self, queryset, name, value):
+        # One definition of "open weights": the queryset's, and its complement.
+        if value:
+            return queryset.open_weights()
+        return queryset.exclude(accessibility__in=OPEN_WEIGHTS_ACCESS)
+
+
+class PersonFilter(filters.FilterSet):
+    """
+    ``lab``: people with a role (current or past) at the lab. ``current``: people with a
+    current role; with ``lab``, a current role *at that lab*.
+
+    Both use ``EXISTS`` on roles, so a person with several roles is listed once and the
+    two filters look at the same role (a past role at the lab plus a current one
+    elsewhere does not make someone current at the lab).
+    """
+
+    lab = filters.ModelChoiceFilter(
+        queryset=published_labs, to_field_name="slug", method="filter_lab", help_text="The lab's slug."
+    )
+    current = StrictBooleanFilter(
+        method="filter_current", help_text="true: holds a current role (at that lab, with lab)."
+    )
+
+    class Meta:
+        model = Person
+        fields = ["lab", "current"]
+
+    def _roles(self):
+        roles = Role.objects.filter(person=OuterRef("pk"))
+        lab = self.form.cleaned_data.get("lab")
+        return roles.filter(lab=lab) if lab else roles
+
+    def filter_lab(self, queryset, name, value):
+        return queryset.filter(Exists(self._roles()))
+
+    def filter_current(self, queryset, name, value):
+        current_roles = Exists(self._roles().current())
+        return queryset.filter(current_roles) if value else queryset.exclude(current_roles)
+
+
+class SourceFilter(filters.FilterSet):
+    publisher = filters.CharFilter(lookup_expr="iexact")
+    published_after = filters.DateFilter(
+        field_name="published", lookup_expr="gte", help_text="Published on or after (YYYY-MM-DD)."
+    )
+    published_before = filters.DateFilter(
+        field_name="published", lookup_expr="lte", help_text="Published on or before (YYYY-MM-DD)."
+    )
+
+    class Meta:
+        model = Source
+        fields = ["publisher", "published_after", "published_before"]
+
+
+class OrganizationFilter(filters.FilterSet):
+    country = filters.ChoiceFilter(choices=country_choices, help_text="ISO 3166 code: CN.")
+    kind = filters.ChoiceFilter(choices=OrganizationKind.choices)
+
+    class Meta:
+        model = Organization
+        fields = ["country", "kind"]

@@ -1,0 +1,426 @@
+"""
+Serializers of the read-only JSON API.
+
+Conventions, the same on every endpoint:
+
+- An object is addressed by its slug and carries ``url`` (its absolute API URL) and,
+  when it has a public page, ``html_url`` (that page, from ``get_absolute_url``).
+- A related object is a link: ``{"slug", "name", "url"}``.
+- A choice field is its stored value (``"nonprofit_institute"``) with the label beside
+  it in ``<field>_display`` (``"Nonprofit institute"``); a country is its ISO 3166 code
+  with the English name in ``country_display``.
+- A date known only to a year or a month is an object, never a made-up day:
+  ``{"date": "2020-07", "precision": "month", "display": "July 2020"}`` (ISO 8601
+  reduced precision), or ``null`` when unknown.
+
+Serializers only read what the viewsets' querysets fetched (``with_profile()`` and
+friends), so they never trigger queries of their own.
+"""
+
+from typing import Any, TypedDict
+
+from django_countries.serializer_fields import CountryField
+from rest_framework import serializers
+
+from ..models import (
+    Backing,
+    Citation,
+    Lab,
+    LabRelation,
+    Organization,
+    Person,
+    Release,
+    Role,
+    Section,
+    Source,
+)
+from ..partial_dates import format_partial_date, iso_partial_date
+
+# --------------------------------------------------------------------------
+# Fields
+# --------------------------------------------------------------------------
+
+
+class PartialDate(TypedDict):
+    date: str
+    precision: str
+    display: str
+
+
+class PartialDateField(serializers.Field):
+    """
+    A date stored with its precision (``founded`` + ``founded_precision``), as one object.
+
+    The field reads the whole instance because it needs two of its attributes; by
+    default it reads the attribute named like the field itself.
+    """
+
+    def __init__(self, date_attr: str | None = None, **kwargs: Any) -> None:
+        self.date_attr = date_attr
+        kwargs["source"] = "*"
+        kwargs["read_only"] = True
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def bind(self, field_name: str, parent: serializers.BaseSerializer) -> None:
+        super().bind(field_name, parent)
+        self.date_attr = self.date_attr or field_name
+
+    def to_representation(self, instance: Any) -> PartialDate | None:
+        value = getattr(instance, self.date_attr)
+        if value is None:
+            return None
+        precision = getattr(instance, f"{self.date_attr}_precision")
+        return {
+            "date": iso_partial_date(value, precision),
+            "precision": precision,
+            "display": format_partial_date(value, precision),
+        }
+
+
+class PageURLField(serializers.Field):
+    """The absolute URL of the object's public page (``get_absolute_url()``)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["source"] = "*"
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, instance: Any) -> str:
+        path = instance.get_absolute_url()
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+def display_of(field_name: str) -> serializers.CharField:
+    """The human label of a choice field, beside its value (``kind`` → ``kind_display``)."""
+    return serializers.CharField(source=f"get_{field_name}_display", read_only=True)
+
+
+# --------------------------------------------------------------------------
+# Links: how one object points to another
+# --------------------------------------------------------------------------
+
+
+class LabLinkSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:lab-detail", lookup_field="slug")
+
+    class Meta:
+        model = Lab
+        fields = ["slug", "name", "url"]
+
+
+class PersonLinkSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:person-detail", lookup_field="slug")
+
+    class Meta:
+        model = Person
+        fields = ["slug", "name", "url"]
+
+
+class ReleaseLinkSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:release-detail", lookup_field="slug")
+
+    class Meta:
+        model = Release
+        fields = ["slug", "name", "url"]
+
+
+class OrganizationLinkSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:organization-detail", lookup_field="slug")
+
+    class Meta:
+        model = Organization
+        fields = ["slug", "name", "url"]
+
+
+# --------------------------------------------------------------------------
+# Organizations
+# --------------------------------------------------------------------------
+
+
+class OrganizationSerializer(serializers.ModelSerializer):
+    """An organization (list and detail alike: it has few fields and no public page)."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:organization-detail", lookup_field="slug")
+    kind_display = display_of("kind")
+    country = CountryField(read_only=True)
+    country_display = serializers.CharField(source="country.name", read_only=True)
+    parent = OrganizationLinkSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Organization
+        fields = [
+            "url", "slug", "name", "native_name", "kind", "kind_display",
+            "country", "country_display", "website", "parent",
+        ]
+
+
+# --------------------------------------------------------------------------
+# Releases
+# --------------------------------------------------------------------------
+
+
+class ReleaseSummarySerializer(serializers.ModelSerializer):
+    """A release as listed under its lab (the lab is the context, so it is left out)."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:release-detail", lookup_field="slug")
+    html_url = PageURLField()
+    kind_display = display_of("kind")
+    family = ReleaseLinkSerializer(read_only=True, allow_null=True)
+    released = PartialDateField()
+    modality_display = display_of("modality")
+    accessibility_display = display_of("accessibility")
+    # True when the accessibility is one of the open-weights values (OPEN_WEIGHTS_ACCESS).
+    open_weights = serializers.BooleanField(source="is_open_weights", read_only=True)
+
+    class Meta:
+        model = Release
+        fields = [
+            "url", "html_url", "slug", "name", "kind", "kind_display", "family", "released",
+            "sizes", "modality", "modality_display", "license", "accessibility",
+            "accessibility_display", "open_weights", "is_flagship",
+        ]
+
+
+class ReleaseSerializer(ReleaseSummarySerializer):
+    """A release in ``/api/releases/``: the summary plus the lab that made it."""
+
+    lab = LabLinkSerializer(read_only=True)
+
+    class Meta(ReleaseSummarySerializer.Meta):
+        fields = [
+            "url", "html_url", "slug", "name", "lab", "kind", "kind_display", "family", "released",
+            "sizes", "modality", "modality_display", "license", "accessibility",
+            "accessibility_display", "open_weights", "is_flagship", "updated",
+        ]
+
+
+class ReleaseDetailSerializer(ReleaseSerializer):
+    """One release: everything in the list, plus its description and where it is published."""
+
+    # The model's ``url`` is the release's home page; ``url`` in the API is the API link.
+    homepage = serializers.URLField(source="url", read_only=True)
+
+    class Meta(ReleaseSerializer.Meta):
+        fields = [*ReleaseSerializer.Meta.fields, "distribution", "homepage", "description", "description_html"]
+
+
+# --------------------------------------------------------------------------
+# People and roles
+# --------------------------------------------------------------------------
+
+
+class LabRoleSerializer(serializers.ModelSerializer):
+    """A role as the lab profile lists it: who holds it."""
+
+    person = PersonLinkSerializer(read_only=True)
+    start = PartialDateField()
+    end = PartialDateField()
+    current = serializers.BooleanField(source="is_current", read_only=True)
+
+    class Meta:
+        model = Role
+        fields = ["person", "title", "focus", "start", "end", "current"]
+
+
+class PersonRoleSerializer(serializers.ModelSerializer):
+    """A role as a person's record lists it: where it is (a lab, or an organization)."""
+
+    lab = LabLinkSerializer(read_only=True, allow_null=True)
+    organization = OrganizationLinkSerializer(read_only=True, allow_null=True)
+    start = PartialDateField()
+    end = PartialDateField()
+    current = serializers.BooleanField(source="is_current", read_only=True)
+
+    class Meta:
+        model = Role
+        fields = ["lab", "organization", "title", "focus", "start", "end", "current"]
+
+
+class PersonSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:person-detail", lookup_field="slug")
+    html_url = PageURLField()
+
+    class Meta:
+        model = Person
+        fields = ["url", "html_url", "slug", "name", "native_name", "updated"]
+
+
+class PersonDetailSerializer(PersonSerializer):
+    """A person with every role, current and past (newest first, as ``with_roles()`` orders them)."""
+
+    earlier_positions = serializers.ListField(
+        source="earlier_positions_list", child=serializers.CharField(), read_only=True
+    )
+    roles = PersonRoleSerializer(many=True, read_only=True)
+
+    class Meta(PersonSerializer.Meta):
+        fields = [*PersonSerializer.Meta.fields, "bio", "earlier_positions", "roles"]
+
+
+# --------------------------------------------------------------------------
+# Sources
+# --------------------------------------------------------------------------
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:source-detail", lookup_field="slug")
+    html_url = PageURLField()
+    # The model's ``url`` is where the document is read; ``url`` in the API is the API link.
+    document_url = serializers.URLField(source="url", read_only=True)
+    published = PartialDateField()
+
+    class Meta:
+        model = Source
+        fields = ["url", "html_url", "slug", "title", "document_url", "publisher", "author", "published", "accessed"]
+
+
+class CitedSectionSerializer(serializers.ModelSerializer):
+    lab = LabLinkSerializer(read_only=True)
+    heading = serializers.CharField(source="title", read_only=True)
+
+    class Meta:
+        model = Section
+        fields = ["lab", "slug", "heading"]
+
+
+class CitationSerializer(serializers.ModelSerializer):
+    """What cites a source: exactly one of lab, section, release or person is set."""
+
+    lab = LabLinkSerializer(read_only=True, allow_null=True)
+    section = CitedSectionSerializer(read_only=True, allow_null=True)
+    release = ReleaseLinkSerializer(read_only=True, allow_null=True)
+    person = PersonLinkSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Citation
+        fields = ["lab", "section", "release", "person", "claim"]
+
+
+class SourceDetailSerializer(SourceSerializer):
+    cited_by = CitationSerializer(source="citations", many=True, read_only=True)
+
+    class Meta(SourceSerializer.Meta):
+        fields = [*SourceSerializer.Meta.fields, "cited_by"]
+
+
+class NumberedSourceSerializer(serializers.Serializer):
+    """One entry of a lab's numbered source list: ``(number, source, claims)``."""
+
+    number = serializers.IntegerField()
+    source = SourceSerializer()
+    claims = serializers.ListField(child=serializers.CharField())
+
+    def to_representation(self, entry: tuple[int, Source, list[str]]) -> dict[str, Any]:
+        number, source, claims = entry
+        return super().to_representation({"number": number, "source": source, "claims": claims})
+
+
+# --------------------------------------------------------------------------
+# Labs
+# --------------------------------------------------------------------------
+
+
+class SectionSerializer(serializers.ModelSerializer):
+    kind_display = display_of("kind")
+    # The heading as shown: the editor's heading, or the kind's name when it is empty.
+    heading = serializers.CharField(source="title", read_only=True)
+
+    class Meta:
+        model = Section
+        fields = ["slug", "kind", "kind_display", "heading", "order", "body", "body_html"]
+
+
+class BackingSerializer(serializers.ModelSerializer):
+    organization = OrganizationLinkSerializer(read_only=True)
+    kind_display = display_of("kind")
+
+    class Meta:
+        model = Backing
+        fields = ["organization", "kind", "kind_display", "note"]
+
+
+class LabRelationSerializer(serializers.ModelSerializer):
+    other_lab = LabLinkSerializer(read_only=True)
+    kind_display = display_of("kind")
+
+    class Meta:
+        model = LabRelation
+        fields = ["other_lab", "kind", "kind_display", "note"]
+
+
+class LabSerializer(serializers.ModelSerializer):
+    """
+    A lab in the index: a summary, with ``release_count`` and ``latest_release``.
+
+    Expects the list queryset (``for_index()`` plus ``latest_release_precision``, see
+    ``LabViewSet``), which annotates those fields in the same query.
+    """
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:lab-detail", lookup_field="slug")
+    html_url = PageURLField()
+    kind_display = display_of("kind")
+    founded = PartialDateField()
+    country = CountryField(read_only=True)
+    country_display = serializers.CharField(source="country.name", read_only=True)
+    open_weights_display = display_of("open_weights")
+    release_count = serializers.IntegerField(read_only=True)
+    latest_release = PartialDateField()
+
+    class Meta:
+        model = Lab
+        fields = [
+            "url", "html_url", "slug", "name", "native_name", "summary", "kind", "kind_display",
+            "founded", "city", "country", "country_display", "open_weights", "open_weights_display",
+            "release_count", "latest_release", "updated",
+        ]
+
+
+class LabDetailSerializer(serializers.ModelSerializer):
+    """
+    A whole lab profile: the facts At a glance, the narrative sections, leadership,
+    releases, backers, relations to other labs and the numbered sources.
+
+    Expects ``Lab.objects.published().with_profile()``: every nested list reads a
+    prefetched relation that already holds only what a reader may see.
+    """
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:lab-detail", lookup_field="slug")
+    html_url = PageURLField()
+    other_names = serializers.ListField(source="other_names_list", child=serializers.CharField(), read_only=True)
+    kind_display = display_of("kind")
+    founded = PartialDateField()
+    country = CountryField(read_only=True)
+    country_display = serializers.CharField(source="country.name", read_only=True)
+    status = serializers.CharField(source="status_text", read_only=True)
+    funding = serializers.CharField(source="funding_text", read_only=True)
+    open_weights_display = display_of("open_weights")
+    parent_lab = LabLinkSerializer(read_only=True, allow_null=True)
+    parent_organization = OrganizationLinkSerializer(read_only=True, allow_null=True)
+    as_of = PartialDateField()
+    director = LabRoleSerializer(read_only=True, allow_null=True)
+    flagship_releases = ReleaseLinkSerializer(many=True, read_only=True)
+    sections = SectionSerializer(many=True, read_only=True)
+    current_roles = LabRoleSerializer(many=True, read_only=True)
+    past_roles = LabRoleSerializer(many=True, read_only=True)
+    # Flat, newest first; a release's ``family`` link gives the grouping of the page.
+    releases = ReleaseSummarySerializer(many=True, read_only=True)
+    backings = BackingSerializer(many=True, read_only=True)
+    relations = LabRelationSerializer(many=True, read_only=True)
+    sources = NumberedSourceSerializer(source="numbered_sources", many=True, read_only=True)
+
+    class Meta:
+        model = Lab
+        fields = [
+            "url", "html_url", "slug", "name", "native_name", "other_names", "summary",
+            "lead", "lead_html", "kind", "kind_display",
+            # At a glance
+            "founded", "city", "country", "country_display", "headquarters", "status", "funding",
+            "director", "open_weights", "open_weights_display", "open_weights_note", "flagship_releases",
+            # Identity and context
+            "website", "parent_lab", "parent_organization", "as_of", "last_reviewed",
+            "wikidata_id", "huggingface_org", "github_org", "updated",
+            # The profile
+            "sections", "current_roles", "past_roles", "releases", "backings", "relations", "sources",
+        ]
