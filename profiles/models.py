@@ -225,9 +225,17 @@ class LabQuerySet(PublishableQuerySet):
         """What the lab index and API list show: counts and the latest release, no N+1."""
         now = timezone.now()
         public_releases = Q(releases__state=PublicationState.PUBLISHED, releases__published_at__lte=now)
+        # The latest release's precision too, so "July 2024" never prints as a made-up day.
+        latest = (
+            Release.objects.published(now)
+            .filter(lab=models.OuterRef("pk"))
+            .exclude(released=None)
+            .order_by(F("released").desc(), "order")
+        )
         return self.annotate(
             release_count=models.Count("releases", filter=public_releases, distinct=True),
             latest_release=models.Max("releases__released", filter=public_releases),
+            latest_release_precision=models.Subquery(latest.values("released_precision")[:1]),
         )
 
 
@@ -394,17 +402,28 @@ class Lab(PublishableModel):
         Families are ordered by their newest dated release; undated ones come last.
         """
         releases = list(self.releases.all())
+        by_id = {release.id: release for release in releases}
+
+        def root_of(release):
+            # Walk up visible families (a family of a family belongs to the same group);
+            # the seen-set guards against a cycle editors may have made through the admin.
+            seen = set()
+            while release.family_id in by_id and release.id not in seen:
+                seen.add(release.id)
+                release = by_id[release.family_id]
+            return release
+
         members = {}
         for release in releases:
-            if release.family_id:
-                members.setdefault(release.family_id, []).append(release)
-        ids = {release.id for release in releases}
-        groups = []
-        for release in releases:
-            if release.family_id and release.family_id in ids:
-                continue
-            children = sorted(members.get(release.id, []), key=Release.newest_first_key)
-            groups.append((release, children))
+            root = root_of(release)
+            if root is not release:
+                members.setdefault(root.id, []).append(release)
+        groups = [
+            (release, sorted(members.get(release.id, []), key=Release.newest_first_key))
+            for release in releases
+            if root_of(release) is release
+        ]
+
         def newest_first(group):
             dated = [release.released for release in (group[0], *group[1]) if release.released]
             newest = max(dated) if dated else None
@@ -444,8 +463,11 @@ class Lab(PublishableModel):
 class PersonQuerySet(PublishableQuerySet):
     def with_roles(self):
         """A person page: every role with its lab or organization, in one extra query."""
+        roles = Role.objects.filter(
+            Q(lab__in=Lab.objects.published()) | Q(organization__isnull=False)
+        ).select_related("lab", "organization")
         return self.prefetch_related(
-            Prefetch("roles", queryset=Role.objects.select_related("lab", "organization").order_by(F("start").desc(nulls_first=True), "order"))
+            Prefetch("roles", queryset=roles.order_by(F("start").desc(nulls_first=True), "order"))
         )
 
 
@@ -475,6 +497,12 @@ class Person(PublishableModel):
 
     def get_absolute_url(self):
         return reverse("profiles:person-detail", kwargs={"slug": self.slug})
+
+    def current_roles(self):
+        return [role for role in self.roles.all() if role.is_current]
+
+    def past_roles(self):
+        return [role for role in self.roles.all() if not role.is_current]
 
     @property
     def earlier_positions_list(self):
@@ -619,6 +647,11 @@ class Modality(models.TextChoices):
 
 
 class ReleaseQuerySet(PublishableQuerySet):
+    def published(self, now=None):
+        """Published and live releases of published and live labs: a draft lab's release is not public."""
+        now = now or timezone.now()
+        return super().published(now).filter(lab__in=Lab.objects.published(now))
+
     def with_related(self):
         """A release list or page: its lab and family in the same query."""
         return self.select_related("lab", "family")
@@ -916,7 +949,7 @@ class SourceQuerySet(PublishableQuerySet):
         return self.prefetch_related(
             Prefetch(
                 "citations",
-                queryset=Citation.objects.select_related("lab", "section__lab", "release", "person"),
+                queryset=Citation.objects.public().select_related("lab", "section__lab", "release__lab", "person"),
             )
         )
 
@@ -955,6 +988,16 @@ class Source(PublishableModel):
 
 
 class CitationQuerySet(models.QuerySet):
+    def public(self, now=None):
+        """Citations made by something a reader may see (a published lab, section's lab, release or person)."""
+        now = now or timezone.now()
+        return self.filter(
+            Q(lab__in=Lab.objects.published(now))
+            | Q(section__lab__in=Lab.objects.published(now))
+            | Q(release__in=Release.objects.published(now))
+            | Q(person__in=Person.objects.published(now))
+        )
+
     def get_by_natural_key(self, source, lab, section_lab, section, release, person):
         return self.get(
             source__slug=source, lab__slug=lab, section__lab__slug=section_lab, section__slug=section,

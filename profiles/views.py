@@ -4,15 +4,14 @@ what a reader may see and prefetch it, so every page runs a fixed number of quer
 and hands it to a template; the views only pick and arrange.
 """
 
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import Q
 from django.views.generic import DetailView, ListView, TemplateView
 
 from .models import Lab, LabKind, Person, Release, ReleaseKind, Source
 
 
 def public_releases():
-    """Published releases whose lab is published too: a draft lab's release is not public."""
-    return Release.objects.published().with_related().filter(lab__in=Lab.objects.published())
+    return Release.objects.published().with_related()
 
 
 def public_sources():
@@ -40,21 +39,8 @@ class LabListView(ListView):
     paginate_by = 50
 
     def get_queryset(self):
-        # for_index() annotates the latest release's date; its precision is needed as
-        # well so that a month-precise release prints "July 2024", not a made-up day.
-        latest = (
-            Release.objects.published()
-            .filter(lab=OuterRef("pk"))
-            .exclude(released=None)
-            .order_by(F("released").desc(), "order")
-        )
         # A GROUP BY query drops Meta.ordering, so the index orders by name explicitly.
-        labs = (
-            Lab.objects.published()
-            .for_index()
-            .annotate(latest_release_precision=Subquery(latest.values("released_precision")[:1]))
-            .order_by("name")
-        )
+        labs = Lab.objects.published().for_index().order_by("name")
         query = self.request.GET.get("q", "").strip()
         if query:
             labs = labs.filter(
@@ -114,9 +100,8 @@ class PersonDetailView(DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        roles = self.object.roles.all()  # prefetched, newest first
-        context["current_roles"] = [role for role in roles if role.is_current]
-        context["past_roles"] = [role for role in roles if not role.is_current]
+        context["current_roles"] = self.object.current_roles()
+        context["past_roles"] = self.object.past_roles()
         context["sources"] = public_sources().filter(citations__person=self.object).distinct()
         return context
 

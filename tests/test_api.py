@@ -300,14 +300,12 @@ def test_organizations_are_listed_with_their_parent(client):
 # ("XPASS(strict)") once the queryset is fixed, so the marker is removed then.
 
 
-@pytest.mark.xfail(strict=True, reason="Person.with_roles() prefetches roles at draft labs")
 def test_a_person_does_not_reveal_a_role_at_a_draft_lab(client):
     person = make_person("Public Person")
     make_role(person, make_lab("Secret Lab", state=DRAFT), title="Director")
     assert get_ok(client, f"/api/people/{person.slug}/")["roles"] == []
 
 
-@pytest.mark.xfail(strict=True, reason="Source.with_citations() prefetches citations by draft rows")
 def test_a_source_does_not_reveal_a_draft_citer(client):
     source = make_source("Public Source")
     cite(source, lab=make_lab("Secret Lab", state=DRAFT))

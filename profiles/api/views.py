@@ -5,7 +5,6 @@ and its filters, search and ordering. Filtering, search and pagination backends 
 project defaults (settings.REST_FRAMEWORK).
 """
 
-from django.db.models import F, OuterRef, Subquery
 from rest_framework import viewsets
 
 from ..models import Lab, Organization, Person, Release, Source
@@ -52,15 +51,7 @@ class LabViewSet(ReadOnlySlugViewSet):
         labs = Lab.objects.published()
         if self.action == "retrieve":
             return labs.with_profile()
-        # for_index() gives the latest release's date; its precision is needed too, so
-        # that "July 2024" is not printed as 2024-07-01.
-        latest = (
-            Release.objects.published()
-            .filter(lab=OuterRef("pk"))
-            .exclude(released=None)
-            .order_by(F("released").desc(), "order")
-        )
-        return labs.for_index().annotate(latest_release_precision=Subquery(latest.values("released_precision")[:1]))
+        return labs.for_index()
 
 
 class ReleaseViewSet(ReadOnlySlugViewSet):
@@ -75,8 +66,7 @@ class ReleaseViewSet(ReadOnlySlugViewSet):
     # No ``ordering``: the model's own (newest first, undated last, then editor order).
 
     def get_queryset(self):
-        # A published release of a lab still in draft is not public either.
-        return Release.objects.published().with_related().filter(lab__in=Lab.objects.published())
+        return Release.objects.published().with_related()
 
 
 class PersonViewSet(ReadOnlySlugViewSet):
