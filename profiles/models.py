@@ -8,13 +8,21 @@ API serialisers and the fixture loader all call ``full_clean()``, so a rule
 written here holds everywhere.
 """
 
-from django.core.exceptions import ValidationError
-from django.db import models
+import datetime
+import uuid
+
+from django.conf import settings
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core import signing
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
 from django.db.models import F, Prefetch, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django_countries.fields import CountryField
+from simple_history.models import HistoricalRecords
 
 from .markup import render_markdown
 from .partial_dates import DatePrecision, format_partial_date, is_before, iso_partial_date, normalize
@@ -38,11 +46,30 @@ class PublicationState(models.TextChoices):
     ARCHIVED = "archived", "Archived"
 
 
+class EditConflict(Exception):
+    """
+    A save based on a version of the row that someone else has since replaced.
+
+    Raised by ``PublishableModel.save()``; the admin shows the editor what changed and
+    keeps their input, the API answers 409/412. Nothing is overwritten.
+    """
+
+    def __init__(self, instance, stored_version):
+        self.instance = instance
+        self.stored_version = stored_version
+        super().__init__(
+            f"{instance._meta.verbose_name.capitalize()} \"{instance}\" was changed by someone else "
+            f"(you edited version {instance.version}, the stored one is version {stored_version})."
+        )
+
+
 class TimestampedModel(models.Model):
-    """Adds ``created``/``updated`` timestamps, kept by Django."""
+    """Adds ``created``/``updated`` timestamps, kept by Django, and a full change history."""
 
     created = models.DateTimeField("created", auto_now_add=True)
     updated = models.DateTimeField("last updated", auto_now=True)
+    # Every save and delete, with who, when and the old and new values (django-simple-history).
+    history = HistoricalRecords(inherit=True)
 
     class Meta:
         abstract = True
@@ -55,6 +82,21 @@ class PublishableQuerySet(models.QuerySet):
         """Rows a reader may see: published, and live (``published_at`` reached)."""
         now = now or timezone.now()
         return self.filter(state=PublicationState.PUBLISHED, published_at__lte=now)
+
+    def visible_to(self, user):
+        """What ``user`` may open: staff who may view these rows preview every state; others, published rows."""
+        if user.is_authenticated and user.is_staff and user.has_perm(
+            f"{self.model._meta.app_label}.view_{self.model._meta.model_name}"
+        ):
+            return self.all()
+        return self.published()
+
+    def awaiting_review(self):
+        return self.filter(state=PublicationState.REVIEW)
+
+    def scheduled(self, now=None):
+        """Published rows whose go-live time has not come yet."""
+        return self.filter(state=PublicationState.PUBLISHED, published_at__gt=now or timezone.now())
 
     def get_by_natural_key(self, slug):
         return self.get(slug=slug)
@@ -87,18 +129,99 @@ class PublishableModel(TimestampedModel):
         "a time in the future schedules it.",
     )
 
+    version = models.PositiveIntegerField(
+        "version", default=1, editable=False,
+        help_text="Goes up by one with every save; a save from an older version is refused.",
+    )
+
     objects = PublishableQuerySet.as_manager()
+
+    # States only a publisher may move a row into or out of.
+    PUBLISHER_STATES = {PublicationState.PUBLISHED, PublicationState.ARCHIVED}
 
     class Meta:
         abstract = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # The state as stored, so a change of state can be checked against permissions.
+        # (Read from __dict__: a deferred state must not cost a query per row.)
+        instance._stored_state = instance.__dict__.get("state")
+        return instance
 
     def natural_key(self):
         return (self.slug,)
 
     def save(self, *args, **kwargs):
+        """
+        Save with optimistic locking: the row is written only if its stored version is
+        still the one this instance was loaded with; otherwise ``EditConflict``.
+
+        The conditional UPDATE claims the row atomically on every database, so two
+        concurrent saves of one version cannot both succeed.
+        """
         if self.state == PublicationState.PUBLISHED and self.published_at is None:
             self.published_at = timezone.now()
-        super().save(*args, **kwargs)
+        manager = type(self)._base_manager
+        if self.pk is None or kwargs.get("force_insert"):
+            super().save(*args, **kwargs)
+        else:
+            with transaction.atomic(using=kwargs.get("using")):
+                claimed = manager.filter(pk=self.pk, version=self.version).update(version=F("version") + 1)
+                if claimed:
+                    self.version += 1
+                else:
+                    stored = manager.filter(pk=self.pk).values_list("version", flat=True).first()
+                    if stored is not None:
+                        raise EditConflict(self, stored)
+                    # Otherwise the row is gone (being restored from history): it is inserted.
+                super().save(*args, **kwargs)
+        self._stored_state = self.state
+
+    @property
+    def stored_state(self):
+        """The state as last loaded from or saved to the database (None for a new row)."""
+        return getattr(self, "_stored_state", None)
+
+    @classmethod
+    def publish_permission(cls):
+        return f"{cls._meta.app_label}.publish_{cls._meta.model_name}"
+
+    def may_change_state(self, user, new_state):
+        """
+        The workflow rule: editors move rows between draft and in review; publishing,
+        unpublishing and archiving (into or out of those states) need the publish permission.
+        """
+        old_state = self.stored_state or PublicationState.DRAFT
+        if new_state == old_state:
+            return True
+        if new_state in self.PUBLISHER_STATES or old_state in self.PUBLISHER_STATES:
+            return user.has_perm(self.publish_permission())
+        return user.has_perm(f"{self._meta.app_label}.change_{self._meta.model_name}")
+
+    def check_state_change(self, user, new_state):
+        if not self.may_change_state(user, new_state):
+            raise PermissionDenied(
+                f"You may not move {self._meta.verbose_name} \"{self}\" from "
+                f"{PublicationState(self.stored_state or PublicationState.DRAFT).label.lower()} to "
+                f"{PublicationState(new_state).label.lower()}: publishing needs the Publisher role."
+            )
+
+    def transition(self, user, new_state, go_live=None):
+        """
+        Move the row to ``new_state`` for ``user`` and save it (the change is recorded).
+
+        Publishing keeps a go-live time already set (scheduled publishing) unless
+        ``go_live`` is given; unpublishing clears it.
+        """
+        self.check_state_change(user, new_state)
+        self.state = new_state
+        if new_state == PublicationState.PUBLISHED:
+            self.published_at = go_live or self.published_at or timezone.now()
+        elif new_state == PublicationState.DRAFT:
+            self.published_at = None
+        self.save()
 
     @property
     def is_public(self):
@@ -195,30 +318,44 @@ class OpenWeightsPolicy(models.TextChoices):
 
 
 class LabQuerySet(PublishableQuerySet):
-    def with_profile(self):
+    def with_profile(self, preview=False):
         """
         Everything a lab profile (page or API) shows, in a fixed number of queries.
 
         The prefetched relations hold only what a reader may see (published releases,
         people and sources), so templates and serialisers iterate ``.all()`` and never
-        filter again.
+        filter again. ``preview=True`` (staff, preview links) includes unpublished ones.
         """
         now = timezone.now()
-        cited = Citation.objects.filter(
-            source__state=PublicationState.PUBLISHED, source__published_at__lte=now
-        ).select_related("source")
+
+        def visible(queryset):
+            return queryset.all() if preview else queryset.published(now)
+
+        cited = Citation.objects.select_related("source")
+        if not preview:
+            cited = cited.filter(source__in=Source.objects.published(now))
+        releases = Release.objects.all() if preview else Release.objects.published(now)
         return self.select_related("parent_lab", "parent_organization").prefetch_related(
             Prefetch("citations", queryset=cited),
             Prefetch("sections", queryset=Section.objects.prefetch_related(Prefetch("citations", queryset=cited))),
-            Prefetch("roles", queryset=Role.objects.filter(person__in=Person.objects.published(now)).select_related("person")),
+            Prefetch("roles", queryset=Role.objects.filter(person__in=visible(Person.objects)).select_related("person")),
             Prefetch(
                 "releases",
-                queryset=Release.objects.published(now)
-                .select_related("family")
-                .prefetch_related(Prefetch("citations", queryset=cited)),
+                queryset=releases.select_related("family").prefetch_related(Prefetch("citations", queryset=cited)),
             ),
             Prefetch("backings", queryset=Backing.objects.select_related("organization")),
-            Prefetch("relations", queryset=LabRelation.objects.filter(other_lab__in=Lab.objects.published(now)).select_related("other_lab")),
+            Prefetch(
+                "relations",
+                queryset=LabRelation.objects.filter(other_lab__in=Lab.objects.published(now)).select_related("other_lab"),
+            ),
+        )
+
+    def needing_review(self, days=None, today=None):
+        """Profiles nobody has checked for more than ``days`` (PROFILE_REVIEW_DAYS), or ever."""
+        days = settings.PROFILE_REVIEW_DAYS if days is None else days
+        cutoff = (today or timezone.localdate()) - datetime.timedelta(days=days)
+        return self.exclude(state=PublicationState.ARCHIVED).filter(
+            Q(last_reviewed__isnull=True) | Q(last_reviewed__lt=cutoff)
         )
 
     def for_index(self):
@@ -313,6 +450,7 @@ class Lab(PublishableModel):
     class Meta:
         ordering = ["name"]
         verbose_name = "lab"
+        permissions = [("publish_lab", "Can publish, unpublish and archive labs")]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(parent_lab=F("id")), name="lab_not_own_parent",
@@ -490,6 +628,7 @@ class Person(PublishableModel):
     class Meta:
         ordering = ["name"]
         verbose_name = "person"
+        permissions = [("publish_person", "Can publish, unpublish and archive people")]
         verbose_name_plural = "people"
 
     def __str__(self):
@@ -520,7 +659,9 @@ class RoleQuerySet(models.QuerySet):
 class Role(models.Model):
     """A position a person holds or held at a lab (or an organization): current while it has no end."""
 
-    person = models.ForeignKey(Person, verbose_name="person", on_delete=models.CASCADE, related_name="roles")
+    person = models.ForeignKey(
+        Person, verbose_name="person", on_delete=models.CASCADE, related_name="roles", help_text="Who holds the role."
+    )
     lab = models.ForeignKey(
         Lab, verbose_name="lab", null=True, blank=True, on_delete=models.CASCADE, related_name="roles",
         help_text="The lab, if the role is at a profiled lab.",
@@ -543,6 +684,7 @@ class Role(models.Model):
     )
     order = models.PositiveSmallIntegerField("order", default=0, help_text="Position in the leadership list (lowest first).")
 
+    history = HistoricalRecords()
     objects = RoleQuerySet.as_manager()
 
     class Meta:
@@ -698,6 +840,7 @@ class Release(PublishableModel):
     class Meta:
         ordering = [F("released").desc(nulls_last=True), "order", "name"]
         verbose_name = "release"
+        permissions = [("publish_release", "Can publish, unpublish and archive releases")]
         constraints = [
             models.CheckConstraint(
                 condition=~Q(family=F("id")), name="release_not_own_family",
@@ -779,7 +922,9 @@ class SectionQuerySet(models.QuerySet):
 class Section(TimestampedModel):
     """A narrative part of a lab profile (Origins, Mission and strategy, ...), in Markdown."""
 
-    lab = models.ForeignKey(Lab, verbose_name="lab", on_delete=models.CASCADE, related_name="sections")
+    lab = models.ForeignKey(
+        Lab, verbose_name="lab", on_delete=models.CASCADE, related_name="sections", help_text="The lab this section profiles."
+    )
     kind = models.CharField(
         "kind", max_length=12, choices=SectionKind.choices, default=SectionKind.OTHER,
         help_text="Where the section belongs in the profile. The outlook is a list: one item per line.",
@@ -853,7 +998,9 @@ class BackingQuerySet(models.QuerySet):
 class Backing(models.Model):
     """An organization behind a lab: a funder, a founding member, a precursor, a parent."""
 
-    lab = models.ForeignKey(Lab, verbose_name="lab", on_delete=models.CASCADE, related_name="backings")
+    lab = models.ForeignKey(
+        Lab, verbose_name="lab", on_delete=models.CASCADE, related_name="backings", help_text="The lab that is backed."
+    )
     organization = models.ForeignKey(
         Organization, verbose_name="organization", on_delete=models.PROTECT, related_name="backings",
         help_text="The backer. Add it as an organization first if it is new.",
@@ -862,6 +1009,7 @@ class Backing(models.Model):
     note = models.CharField("note", max_length=400, blank=True, help_text="Anything the sources add: 'in coordination with'.")
     order = models.PositiveSmallIntegerField("order", default=0, help_text="Position in the list (lowest first).")
 
+    history = HistoricalRecords()
     objects = BackingQuerySet.as_manager()
 
     class Meta:
@@ -899,7 +1047,9 @@ class LabRelationQuerySet(models.QuerySet):
 class LabRelation(models.Model):
     """How one lab stands to another ('Shanghai-based counterpart to Beijing-based BAAI')."""
 
-    lab = models.ForeignKey(Lab, verbose_name="lab", on_delete=models.CASCADE, related_name="relations")
+    lab = models.ForeignKey(
+        Lab, verbose_name="lab", on_delete=models.CASCADE, related_name="relations", help_text="The lab the relation is from."
+    )
     other_lab = models.ForeignKey(
         Lab, verbose_name="other lab", on_delete=models.CASCADE, related_name="incoming_relations",
         help_text="The lab this one is related to.",
@@ -908,6 +1058,7 @@ class LabRelation(models.Model):
     note = models.CharField("note", max_length=400, blank=True, help_text="The relation in the sources' words.")
     order = models.PositiveSmallIntegerField("order", default=0, help_text="Position in the list (lowest first).")
 
+    history = HistoricalRecords()
     objects = LabRelationQuerySet.as_manager()
 
     class Meta:
@@ -972,6 +1123,7 @@ class Source(PublishableModel):
     class Meta:
         ordering = ["title"]
         verbose_name = "source"
+        permissions = [("publish_source", "Can publish, unpublish and archive sources")]
 
     def __str__(self):
         return self.title
@@ -1010,20 +1162,29 @@ class Citation(models.Model):
 
     TARGETS = ("lab", "section", "release", "person")
 
-    source = models.ForeignKey(Source, verbose_name="source", on_delete=models.PROTECT, related_name="citations")
-    lab = models.ForeignKey(Lab, verbose_name="lab", null=True, blank=True, on_delete=models.CASCADE, related_name="citations")
+    source = models.ForeignKey(
+        Source, verbose_name="source", on_delete=models.PROTECT, related_name="citations", help_text="The document cited."
+    )
+    lab = models.ForeignKey(
+        Lab, verbose_name="lab", null=True, blank=True, on_delete=models.CASCADE, related_name="citations",
+        help_text="Cited by a lab (its summary, lead or At a glance facts)…",
+    )
     section = models.ForeignKey(
-        Section, verbose_name="section", null=True, blank=True, on_delete=models.CASCADE, related_name="citations"
+        Section, verbose_name="section", null=True, blank=True, on_delete=models.CASCADE, related_name="citations",
+        help_text="…or by one narrative section…",
     )
     release = models.ForeignKey(
-        Release, verbose_name="release", null=True, blank=True, on_delete=models.CASCADE, related_name="citations"
+        Release, verbose_name="release", null=True, blank=True, on_delete=models.CASCADE, related_name="citations",
+        help_text="…or by a release…",
     )
     person = models.ForeignKey(
-        Person, verbose_name="person", null=True, blank=True, on_delete=models.CASCADE, related_name="citations"
+        Person, verbose_name="person", null=True, blank=True, on_delete=models.CASCADE, related_name="citations",
+        help_text="…or by a person. Choose exactly one.",
     )
     claim = models.TextField("claim", blank=True, help_text="The statement the source supports, quoted or paraphrased.")
     order = models.PositiveSmallIntegerField("order", default=0, help_text="Position among the citations (lowest first).")
 
+    history = HistoricalRecords()
     objects = CitationQuerySet.as_manager()
 
     class Meta:
@@ -1075,3 +1236,72 @@ class Citation(models.Model):
     @property
     def target(self):
         return self.lab or self.section or self.release or self.person
+
+
+# --------------------------------------------------------------------------
+# Preview links for reviewers without an account
+# --------------------------------------------------------------------------
+
+
+class PreviewLinkQuerySet(models.QuerySet):
+    def active(self, now=None):
+        return self.filter(revoked_at=None, expires_at__gt=now or timezone.now())
+
+
+def default_preview_expiry():
+    return timezone.now() + datetime.timedelta(days=settings.PREVIEW_LINK_DAYS)
+
+
+class PreviewLink(models.Model):
+    """
+    A link that shows an unpublished lab, person, release or source to someone without
+    an account. The URL carries a signed token (it cannot be guessed or altered); the
+    row lets a publisher revoke it before it expires.
+    """
+
+    SIGNING_SALT = "profiles.preview-link"
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, verbose_name="kind of object")
+    object_id = models.PositiveBigIntegerField("object id")
+    target = GenericForeignKey("content_type", "object_id")
+    token = models.UUIDField("token", default=uuid.uuid4, unique=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="created by", null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created = models.DateTimeField("created", auto_now_add=True)
+    expires_at = models.DateTimeField(
+        "expires at", default=default_preview_expiry, help_text="After this the link shows nothing."
+    )
+    revoked_at = models.DateTimeField(
+        "revoked at", null=True, blank=True, help_text="Set to revoke the link now; it stops working at once."
+    )
+
+    objects = PreviewLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name = "preview link"
+        indexes = [models.Index(fields=["content_type", "object_id"], name="previewlink_target")]
+
+    def __str__(self):
+        return f"Preview of {self.target} (until {self.expires_at:%Y-%m-%d %H:%M})"
+
+    @property
+    def signed_token(self):
+        return signing.dumps(str(self.token), salt=self.SIGNING_SALT)
+
+    def get_absolute_url(self):
+        return reverse("profiles:preview", kwargs={"signed_token": self.signed_token})
+
+    @property
+    def is_active(self):
+        return self.revoked_at is None and self.expires_at > timezone.now()
+
+    @classmethod
+    def resolve(cls, signed_token):
+        """The active link a signed token names, or None (bad signature, expired or revoked)."""
+        try:
+            token = signing.loads(signed_token, salt=cls.SIGNING_SALT)
+        except signing.BadSignature:
+            return None
+        return cls.objects.active().filter(token=token).select_related("content_type").first()

@@ -138,8 +138,7 @@ def load_record(record, seen, where):
 
     instance = deserialized.object
     model = type(instance)
-    if instance.pk is not None:
-        keep_unnamed_fields(instance, record["fields"])
+    stored = keep_unnamed_fields(instance, record["fields"]) if instance.pk is not None else None
 
     key = (model._meta.label_lower, tuple(instance.natural_key()))
     if key in seen:
@@ -150,6 +149,9 @@ def load_record(record, seen, where):
     is_new = instance.pk is None
     try:
         instance.full_clean()
+        if stored is not None and not differs(instance, stored):
+            # Unchanged: no write, so a reload adds no history entry and bumps no version.
+            return instance, False
         # A normal save: Markdown is rendered and published_at is set, as in the admin.
         instance.save()
         for name, values in deserialized.m2m_data.items():
@@ -174,6 +176,16 @@ def keep_unnamed_fields(instance, named):
         if not field.primary_key and field.name not in named:
             setattr(instance, field.attname, getattr(stored, field.attname))
     instance._state.adding = False
+    return stored
+
+
+def differs(instance, stored):
+    """Does the record change anything in the stored row?"""
+    return any(
+        getattr(instance, field.attname) != getattr(stored, field.attname)
+        for field in instance._meta.concrete_fields
+        if not field.primary_key
+    )
 
 
 def diagnose(record, error):
