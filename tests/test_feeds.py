@@ -1,0 +1,98 @@
+"""Feeds, sitemap and robots.txt: what subscribers and crawlers see, and never a draft."""
+
+import datetime
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from profiles.models import Lab, PublicationState, Role
+from tests.factories import make_lab, make_person, make_release, make_role
+
+pytestmark = pytest.mark.django_db
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+@pytest.fixture
+def lab():
+    lab = make_lab("Feed Lab", summary="A lab with news.")
+    make_release(lab, "Public Model")
+    make_release(lab, "Secret Model", state=PublicationState.DRAFT)
+    make_role(make_person("Ada Arrival"), lab, "Director", focus="foundation models")
+    return lab
+
+
+def rss_titles(response):
+    assert response["Content-Type"].startswith("application/rss+xml")
+    return [item.findtext("title") for item in ET.fromstring(response.content).iter("item")]
+
+
+def atom_titles(response):
+    assert response["Content-Type"].startswith("application/atom+xml")
+    return [entry.findtext(f"{ATOM}title") for entry in ET.fromstring(response.content).iter(f"{ATOM}entry")]
+
+
+def test_the_site_feed_lists_releases_leadership_changes_and_profile_updates(client, lab):
+    titles = rss_titles(client.get("/feed/"))
+    assert "New release: Public Model (Feed Lab)" in titles
+    assert "Arrival: Ada Arrival joins Feed Lab as Director" in titles
+    assert "Profile updated: Feed Lab" in titles
+    assert not any("Secret Model" in title for title in titles)
+
+
+def test_a_departure_is_news(client, lab):
+    role = Role.objects.get(person__name="Ada Arrival")
+    role.end, role.end_precision = datetime.date(2026, 3, 1), "month"
+    role.save()
+    assert "Departure: Ada Arrival leaves Feed Lab (Director)" in atom_titles(client.get("/feed/atom/"))
+
+
+def test_a_lab_feed_has_only_that_lab(client, lab):
+    other = make_lab("Other Lab")
+    make_release(other, "Other Model")
+    titles = atom_titles(client.get(f"/labs/{lab.slug}/feed/atom/"))
+    assert "New release: Public Model (Feed Lab)" in titles
+    assert not any("Other" in title for title in titles)
+    assert rss_titles(client.get(f"/labs/{lab.slug}/feed/"))
+
+
+def test_drafts_have_no_feed_and_are_not_in_any(client, lab):
+    draft = make_lab("Draft Lab", state=PublicationState.DRAFT)
+    make_release(draft, "Draft Lab Model")
+    assert client.get(f"/labs/{draft.slug}/feed/").status_code == 404
+    assert not any("Draft Lab" in title for title in rss_titles(client.get("/feed/")))
+
+
+def test_a_feed_costs_the_same_queries_with_many_rows(client, lab):
+    def count():
+        with CaptureQueriesContext(connection) as context:
+            assert client.get("/feed/").status_code == 200
+        return len(context.captured_queries)
+
+    small = count()
+    for n in range(30):
+        make_release(lab, f"Bulk Model {n}")
+        make_role(make_person(f"Bulk Person {n}"), lab, "Lead Scientist")
+    assert count() == small <= 3
+
+
+def test_the_sitemap_lists_every_published_page_and_no_draft(client, lab):
+    make_lab("Hidden Lab", state=PublicationState.DRAFT)
+    response = client.get("/sitemap.xml")
+    assert response.status_code == 200
+    locations = [loc.text for loc in ET.fromstring(response.content).iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    assert "http://testserver/labs/feed-lab/" in locations
+    assert "http://testserver/people/ada-arrival/" in locations
+    assert any(location.endswith("/releases/public-model/") for location in locations)
+    assert not any("hidden-lab" in location or "secret-model" in location for location in locations)
+    assert "http://testserver/labs/" in locations
+
+
+def test_robots_txt_points_at_the_sitemap(client):
+    response = client.get("/robots.txt")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/plain")
+    text = response.content.decode()
+    assert "Sitemap: http://testserver/sitemap.xml" in text
+    assert "Disallow: /admin/" in text
