@@ -128,6 +128,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Whole public pages are cached this many seconds for anonymous readers (0 turns it
+# off); any save retires them at once (profiles/caching.py).
+PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+
 # Editorial workflow: a profile not reviewed for this many days shows on the editors'
 # dashboard; a preview link for reviewers without an account expires after this many days.
 PROFILE_REVIEW_DAYS = int(os.environ.get("PROFILE_REVIEW_DAYS", "90"))

@@ -1,0 +1,74 @@
+"""
+Whole-page caching for readers, never stale after a save or a publish.
+
+Every cached page's key carries the *content generation*: a counter in the shared
+cache that any save or delete of profile data bumps (signals connected in
+``ProfilesConfig.ready``). A change therefore retires every cached page at once, on
+every app server sharing the cache. Rows that go live by time alone (scheduled
+publishing) change nothing in the database, so a page is never cached past the next
+scheduled go-live. Signed-in users (staff previews) and non-GET requests bypass it.
+"""
+
+import datetime
+import uuid
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+GENERATION_KEY = "labsite:content-generation"
+NEXT_GO_LIVE_KEY = "labsite:next-go-live"
+
+
+def content_generation():
+    generation = cache.get(GENERATION_KEY)
+    if generation is None:
+        generation = uuid.uuid4().hex
+        cache.add(GENERATION_KEY, generation, None)
+        generation = cache.get(GENERATION_KEY, generation)
+    return generation
+
+
+def bump_content_generation(**kwargs):
+    """Signal receiver: some profile data changed, so every cached page is retired."""
+    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+    cache.delete(NEXT_GO_LIVE_KEY)
+
+
+def seconds_until_next_go_live():
+    """Seconds until the next scheduled row goes live (None when nothing is scheduled)."""
+    from .models import Lab, Person, Release, Source
+
+    cached = cache.get(NEXT_GO_LIVE_KEY)
+    if cached is None:
+        times = [model.objects.scheduled().order_by("published_at").values_list("published_at", flat=True).first()
+                 for model in (Lab, Person, Release, Source)]
+        upcoming = min((t for t in times if t), default=None)
+        cached = upcoming.isoformat() if upcoming else ""
+        cache.set(NEXT_GO_LIVE_KEY, cached, settings.PAGE_CACHE_SECONDS or 60)
+    if not cached:
+        return None
+    return max(0, (datetime.datetime.fromisoformat(cached) - timezone.now()).total_seconds())
+
+
+class PublicPageCacheMixin:
+    """For public views: serve anonymous GETs from the shared cache (PAGE_CACHE_SECONDS; 0 = off)."""
+
+    def dispatch(self, request, *args, **kwargs):
+        timeout = settings.PAGE_CACHE_SECONDS
+        if not timeout or request.method not in ("GET", "HEAD") or request.user.is_authenticated:
+            return super().dispatch(request, *args, **kwargs)
+        key = f"labsite:page:{content_generation()}:{request.get_full_path()}"
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
+        response = super().dispatch(request, *args, **kwargs)
+        if response.status_code == 200 and not response.has_header("Set-Cookie"):
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            until_go_live = seconds_until_next_go_live()
+            if until_go_live is not None:
+                timeout = min(timeout, int(until_go_live))
+            if timeout > 0:
+                cache.set(key, response, timeout)
+        return response
