@@ -529,6 +529,14 @@ class Lab(PublishableModel):
             grouped.setdefault(section.kind, []).append(section)
         return grouped
 
+    def releases_per_year(self):
+        """{year: number of dated releases} from the prefetched releases (for the compare page)."""
+        counts = {}
+        for release in self.releases.all():
+            if release.released:
+                counts[release.released.year] = counts.get(release.released.year, 0) + 1
+        return counts
+
     def flagship_releases(self):
         return [release for release in self.releases.all() if release.is_flagship]
 
