@@ -1,6 +1,7 @@
 # Two commands set up a fresh machine (see README.md):
 #   make run    serve the site on http://127.0.0.1:$(PORT)/ with the starting data
 #   make test   run the whole test suite
+#   make serve  production mode under gunicorn (needs SECRET_KEY; see README.md, Production)
 # Only Python 3.11 and make are needed; everything else is installed from here.
 
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: run test reset check
+.PHONY: run test reset check serve
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,3 +41,11 @@ reset: $(VENV)/.installed
 	rm -f db.sqlite3
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_profiles
+
+# Production mode: DEBUG off, static files collected (compressed, hashed names), gunicorn.
+# Needs SECRET_KEY and ALLOWED_HOSTS; DATABASE_URL and REDIS_URL for PostgreSQL and Redis.
+serve: $(VENV)/.installed
+	@test -n "$$SECRET_KEY" || { echo "make serve: set SECRET_KEY (and ALLOWED_HOSTS) first; see README.md" >&2; exit 1; }
+	DEBUG=0 STATIC_MANIFEST=1 $(PY) manage.py collectstatic --noinput --verbosity 0
+	DEBUG=0 STATIC_MANIFEST=1 $(PY) manage.py migrate --noinput
+	DEBUG=0 STATIC_MANIFEST=1 PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py

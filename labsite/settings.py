@@ -11,6 +11,7 @@ from an environment variable, with a default that is safe for development:
     REDIS_URL       e.g. redis://127.0.0.1:6379/0 (default: local-memory cache)
 """
 
+import datetime
 import os
 from pathlib import Path
 
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "django_countries",
     "django_filters",
     "rest_framework",
+    "rest_framework.authtoken",  # API tokens for programs (see profiles/api)
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
@@ -95,16 +97,38 @@ DATABASES = {
     "default": dj_database_url.parse(
         os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", default=True),
     )
 }
+
+# Read replicas (optional): DATABASE_REPLICA_URLS="postgres://…/a,postgres://…/b" adds
+# "replica1", "replica2", …; labsite.db_routers sends reads there and writes to "default",
+# and pins a client to "default" for REPLICA_PIN_SECONDS after it writes.
+DATABASE_REPLICAS = []
+for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
+    _alias = f"replica{_number}"
+    DATABASES[_alias] = dj_database_url.parse(
+        _url,
+        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
+        conn_health_checks=env_bool("CONN_HEALTH_CHECKS", default=True),
+    )
+    # A replica holds the primary's data: tests use the primary's test database for it.
+    DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
+    DATABASE_REPLICAS.append(_alias)
+DATABASE_ROUTERS = ["labsite.db_routers.PrimaryReplicaRouter"] if DATABASE_REPLICAS else []
+REPLICA_PIN_SECONDS = int(os.environ.get("REPLICA_PIN_SECONDS", "5"))
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, but a Redis outage is logged and read as a cache miss.
+            "BACKEND": "labsite.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
+            "OPTIONS": {
+                "socket_connect_timeout": float(os.environ.get("REDIS_TIMEOUT", "0.5")),
+                "socket_timeout": float(os.environ.get("REDIS_TIMEOUT", "0.5")),
+            },
         }
     }
 else:
@@ -141,14 +165,40 @@ PREVIEW_LINK_DAYS = int(os.environ.get("PREVIEW_LINK_DAYS", "7"))
 FIXTURE_DIRS = [BASE_DIR / "fixtures"]
 
 REST_FRAMEWORK = {
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # Token first: an anonymous write is answered 401 with "WWW-Authenticate: Token".
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Everyone reads (the querysets decide what); staff with the model permission write.
+    "DEFAULT_PERMISSION_CLASSES": ["profiles.api.permissions.StaffModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+        "profiles.api.renderers.CSVRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "profiles.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "profiles.api.throttling.AnonRateThrottle",
+        "profiles.api.throttling.UserRateThrottle",
+    ],
+    # Generous: a person or a script browsing is never limited; a scraper loop is.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": os.environ.get("API_THROTTLE_ANON", "600/minute"),
+        "user": os.environ.get("API_THROTTLE_USER", "3000/minute"),
+    },
+    "EXCEPTION_HANDLER": "profiles.api.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
@@ -161,6 +211,25 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Separate request and response components: writes take slugs, reads give links.
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": "/api/",
+    # Choice fields shared by several models, named once each.
+    "ENUM_NAME_OVERRIDES": {
+        "PublicationStateEnum": "profiles.models.PublicationState",
+        "DatePrecisionEnum": "profiles.partial_dates.DatePrecision",
+        "LabKindEnum": "profiles.models.LabKind",
+        "ReleaseKindEnum": "profiles.models.ReleaseKind",
+        "SectionKindEnum": "profiles.models.SectionKind",
+        "OrganizationKindEnum": "profiles.models.OrganizationKind",
+        "BackingKindEnum": "profiles.models.BackingKind",
+        "RelationKindEnum": "profiles.models.RelationKind",
+    },
+    # Error responses and descriptions every operation shares (profiles/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "profiles.api.schema.add_errors_and_descriptions",
+    ],
 }
 
 if not DEBUG:
@@ -171,3 +240,102 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --------------------------------------------------------------------------
+# Production: security, static files, logins, logs (issue 5). Kept in one block.
+# --------------------------------------------------------------------------
+from csp.constants import NONE, SELF  # noqa: E402
+
+INSTALLED_APPS += ["csp", "axes", "labsite.apps.LabsiteConfig"]  # labsite: http(s)-only URLs
+
+# WhiteNoise right after SecurityMiddleware; the request log outermost after it; the
+# database-outage and replica-pinning middleware around everything that reads the database;
+# axes last (its documentation asks for that).
+MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
+MIDDLEWARE.insert(2, "labsite.middleware.RequestLogMiddleware")
+MIDDLEWARE.insert(3, "labsite.middleware.DatabaseUnavailableMiddleware")
+MIDDLEWARE.insert(4, "labsite.middleware.PrimaryPinningMiddleware")
+MIDDLEWARE.insert(5, "csp.middleware.CSPMiddleware")
+MIDDLEWARE.insert(6, "labsite.middleware.RelaxedCSPMiddleware")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+
+# Static files: compressed and cache-busted (hashed names) by WhiteNoise once
+# `collectstatic` has run; STATIC_MANIFEST=1 turns that on (`make serve` does). Without it
+# (development, the test suite) `{% static %}` needs no manifest.
+STATIC_MANIFEST = env_bool("STATIC_MANIFEST", default=False)
+# Before the first collectstatic (development, tests) there is no STATIC_ROOT to index at
+# start-up: WhiteNoise then looks files up per request (and through the finders).
+WHITENOISE_AUTOREFRESH = DEBUG or not STATIC_ROOT.is_dir()
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if STATIC_MANIFEST
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# Headers on every response (the SecurityMiddleware's defaults, spelt out).
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+# Nothing reads the CSRF cookie from JavaScript: the admin and DRF's browsable API take the
+# token from the page.
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+
+# Content-Security-Policy: only our own scripts, styles and fonts; no inline script or style.
+# The one exception is CSP_RELAXED_PREFIXES below (labsite.middleware.RelaxedCSPMiddleware).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Paths allowed inline script and style: drf-spectacular's Swagger UI page writes an inline
+# <script> (its set-up) and <style>; nothing user-written is shown there.
+CSP_RELAXED_PREFIXES = ["/api/docs/"]
+
+# Admin login attempts: locked out per user name and address together after
+# AXES_FAILURE_LIMIT failures, for AXES_COOLOFF_MINUTES.
+AUTHENTICATION_BACKENDS = [
+    "labsite.auth_backends.AxesBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
+# Behind a proxy that sets X-Forwarded-For, the client's address is its last entry.
+AXES_CLIENT_IP_CALLABLE = "labsite.auth_backends.client_ip"
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+
+# Logs: one JSON line per request ("labsite.request") in production mode; cache faults
+# ("labsite.cache") and database outages ("labsite.db") always. Everything to stderr.
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(message)s"}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {
+        "labsite.request": {
+            "handlers": ["stderr"],
+            "level": "INFO" if env_bool("REQUEST_LOG", default=not DEBUG) else "WARNING",
+            "propagate": False,
+        },
+        "labsite": {"handlers": ["stderr"], "level": "WARNING", "propagate": False},
+    },
+}
+

@@ -83,13 +83,17 @@ class PublishableQuerySet(models.QuerySet):
         now = now or timezone.now()
         return self.filter(state=PublicationState.PUBLISHED, published_at__lte=now)
 
+    def previewable_by(self, user):
+        """Whether ``user`` sees these rows in every state: staff who may view them (editors, publishers)."""
+        return bool(
+            user.is_authenticated
+            and user.is_staff
+            and user.has_perm(f"{self.model._meta.app_label}.view_{self.model._meta.model_name}")
+        )
+
     def visible_to(self, user):
         """What ``user`` may open: staff who may view these rows preview every state; others, published rows."""
-        if user.is_authenticated and user.is_staff and user.has_perm(
-            f"{self.model._meta.app_label}.view_{self.model._meta.model_name}"
-        ):
-            return self.all()
-        return self.published()
+        return self.all() if self.previewable_by(user) else self.published()
 
     def awaiting_review(self):
         return self.filter(state=PublicationState.REVIEW)
@@ -375,6 +379,15 @@ class LabQuerySet(PublishableQuerySet):
             latest_release_precision=models.Subquery(latest.values("released_precision")[:1]),
         )
 
+    def search(self, query):
+        """Labs matching every word of ``query`` (names, summary, people, releases), best first."""
+        from labsite.search import search
+
+        return search(
+            self, query, [("name", "A"), ("native_name", "A"), ("other_names", "B"), ("summary", "C")],
+            related=["roles__person__name", "releases__name"],
+        )
+
 
 class Lab(PublishableModel):
     """An AI research lab with a public profile page."""
@@ -616,6 +629,12 @@ class PersonQuerySet(PublishableQuerySet):
             Prefetch("roles", queryset=roles.order_by(F("start").desc(nulls_first=True), "order"))
         )
 
+    def search(self, query):
+        """People matching every word of ``query`` (name, native name, bio), best first."""
+        from labsite.search import search
+
+        return search(self, query, [("name", "A"), ("native_name", "A"), ("bio", "C")])
+
 
 class Person(PublishableModel):
     """Someone who leads or led a lab: a director, a lead scientist."""
@@ -808,6 +827,12 @@ class ReleaseQuerySet(PublishableQuerySet):
 
     def open_weights(self):
         return self.filter(accessibility__in=OPEN_WEIGHTS_ACCESS)
+
+    def search(self, query):
+        """Releases matching every word of ``query`` (name, description, lab name), best first."""
+        from labsite.search import search
+
+        return search(self, query, [("name", "A"), ("description", "C")], related=["lab__name"])
 
 
 class Release(PublishableModel):

@@ -14,4 +14,6 @@ urlpatterns = [
     path("releases/", views.ReleaseListView.as_view(), name="release-list"),
     path("releases/<slug:slug>/", views.ReleaseDetailView.as_view(), name="release-detail"),
     path("sources/", views.SourceListView.as_view(), name="source-list"),
+    # Signed links (PreviewLink) that show an unpublished page to a reviewer without an account.
+    path("preview/<str:signed_token>/", views.PreviewLinkView.as_view(), name="preview"),
 ]

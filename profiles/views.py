@@ -5,9 +5,22 @@ and hands it to a template; the views only pick and arrange.
 """
 
 from django.db.models import Q
-from django.views.generic import DetailView, ListView, TemplateView
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.functional import cached_property
+from django.views.generic import DetailView, ListView, TemplateView, View
 
-from .models import Lab, LabKind, Person, Release, ReleaseKind, Source
+from .models import (
+    Lab,
+    LabKind,
+    Person,
+    PreviewLink,
+    PublicationState,
+    Release,
+    ReleaseKind,
+    Source,
+)
 
 
 def public_releases():
@@ -16,6 +29,74 @@ def public_releases():
 
 def public_sources():
     return Source.objects.published()
+
+
+def mark_private(response):
+    """
+    A preview shows what readers may not see: no shared cache may keep it (the browser
+    must not reuse it after the row changes either) and no search engine may index it.
+    """
+    add_never_cache_headers(response)  # max-age=0, no-cache, no-store, must-revalidate, private
+    response["X-Robots-Tag"] = "noindex"
+    return response
+
+
+class PreviewableDetailMixin:
+    """
+    A detail page that staff (and holders of a signed preview link) can open in any
+    publication state, at its real URL, with a banner saying readers cannot see it.
+
+    Readers get ``published()`` rows only, as before. The list pages never use this:
+    they stay what readers see, even for staff.
+    """
+
+    # Set by PreviewLinkView (as_view(preview_link=...)): the link that grants this preview.
+    preview_link = None
+
+    @cached_property
+    def previewing(self):
+        """Whether this request sees unpublished rows: a preview link, or staff who may view them."""
+        return self.preview_link is not None or self.model.objects.previewable_by(self.request.user)
+
+    def base_queryset(self):
+        """Rows the viewer may open, before the page's own select/prefetch."""
+        if self.preview_link is not None:
+            # The link grants exactly its target, whatever its state.
+            return self.model.objects.filter(pk=self.preview_link.object_id)
+        return self.model.objects.visible_to(self.request.user)
+
+    def preview_banner(self):
+        """What the banner says, or None when a staff member looks at a row readers see too."""
+        obj = self.object
+        # The model's own rule decides (a published release of a draft lab is not public either).
+        live = type(obj).objects.published().filter(pk=obj.pk).exists()
+        if live and self.preview_link is None:
+            return None
+        banner = {"state": PublicationState(obj.state).label, "live": live, "link": self.preview_link}
+        if obj.state == PublicationState.PUBLISHED and not obj.is_public:
+            banner["scheduled"] = obj.published_at
+        elif obj.state == PublicationState.PUBLISHED and not live:
+            banner["blocked_by_parent"] = True
+        if self.preview_link is None:
+            # Only staff get the edit link; a reviewer with a shared link has no account.
+            meta = obj._meta
+            try:
+                banner["admin_url"] = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+            except NoReverseMatch:  # the model is not in the admin
+                pass
+        return banner
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["preview"] = self.preview_banner() if self.previewing else None
+        return context
+
+    def render_to_response(self, context, **response_kwargs):
+        response = super().render_to_response(context, **response_kwargs)
+        if self.previewing:
+            # Staff pages of live rows include draft parts too (unpublished releases, people).
+            mark_private(response)
+        return response
 
 
 class HomeView(TemplateView):
@@ -59,14 +140,15 @@ class LabListView(ListView):
         return context
 
 
-class LabDetailView(DetailView):
+class LabDetailView(PreviewableDetailMixin, DetailView):
     """A lab profile, in the order of the reference profile (see the template)."""
 
+    model = Lab
     template_name = "profiles/lab_detail.html"
     context_object_name = "lab"
 
     def get_queryset(self):
-        return Lab.objects.published().with_profile()
+        return self.base_queryset().with_profile(preview=self.previewing)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -91,12 +173,13 @@ class LabDetailView(DetailView):
         return context
 
 
-class PersonDetailView(DetailView):
+class PersonDetailView(PreviewableDetailMixin, DetailView):
+    model = Person
     template_name = "profiles/person_detail.html"
     context_object_name = "person"
 
     def get_queryset(self):
-        return Person.objects.published().with_roles()
+        return self.base_queryset().with_roles()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -132,19 +215,22 @@ class ReleaseListView(ListView):
         return context
 
 
-class ReleaseDetailView(DetailView):
+class ReleaseDetailView(PreviewableDetailMixin, DetailView):
+    model = Release
     template_name = "profiles/release_detail.html"
     context_object_name = "release"
 
     def get_queryset(self):
-        return public_releases()
+        return self.base_queryset().with_related()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         release = self.object
-        # The family and members are other releases: only the published ones are shown.
-        context["family"] = release.family if release.family and release.family.is_public else None
-        context["members"] = Release.objects.published().filter(family=release)
+        # The family and members are other releases: readers see only the published ones,
+        # a preview shows them all (as the lab page's preview does).
+        related = Release.objects.all() if self.previewing else Release.objects.published()
+        context["family"] = related.filter(pk=release.family_id).first() if release.family_id else None
+        context["members"] = related.filter(family=release)
         context["sources"] = public_sources().filter(citations__release=release).distinct()
         return context
 
@@ -157,3 +243,42 @@ class SourceListView(ListView):
 
     def get_queryset(self):
         return public_sources().with_citations()
+
+
+class SourcePreviewView(PreviewableDetailMixin, DetailView):
+    """
+    A source has no page of its own (it is an entry of /sources/): a preview link to one
+    shows that entry alone, in the sources page's template. Reached only through a link.
+    """
+
+    model = Source
+    template_name = "profiles/source_list.html"
+
+    def get_queryset(self):
+        return self.base_queryset().with_citations()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["sources"] = [self.object]
+        return context
+
+
+class PreviewLinkView(View):
+    """
+    /preview/<signed_token>/: the target's own page in preview mode, for anyone holding
+    the link (no account needed). A link that is expired, revoked, altered or whose
+    target is gone answers 410 Gone with a page saying so.
+    """
+
+    # The page each kind of target is shown with (a tuple of pairs: a class attribute stays immutable).
+    detail_views = ((Lab, LabDetailView), (Person, PersonDetailView), (Release, ReleaseDetailView), (Source, SourcePreviewView))
+
+    def get(self, request, signed_token):
+        link = PreviewLink.resolve(signed_token)
+        target = link.target if link is not None else None
+        view_class = dict(self.detail_views).get(type(target))
+        if target is None or view_class is None:
+            response = TemplateResponse(request, "410.html", {}, status=410)
+            return mark_private(response)
+        view = view_class.as_view(preview_link=link)
+        return view(request, slug=target.slug)

@@ -54,6 +54,9 @@ def test_root_lists_the_endpoints(client):
         "releases": f"{API}/releases/",
         "sources": f"{API}/sources/",
         "organizations": f"{API}/organizations/",
+        "roles": f"{API}/roles/",
+        "sections": f"{API}/sections/",
+        "citations": f"{API}/citations/",
     }
 
 
@@ -421,8 +424,10 @@ def test_an_invalid_filter_value_is_a_400_naming_the_parameter(client, url, para
     make_lab("Draft Lab", state=DRAFT)
     response = client.get(url, params)
     assert response.status_code == 400
-    assert list(response.json()) == [field]
-    assert message in response.json()[field][0]
+    error = response.json()["error"]
+    assert list(error["fields"]) == [field]
+    assert message in error["fields"][field][0]
+    assert field in error["message"]
 
 
 # --- search, ordering, pagination ------------------------------------------
@@ -474,11 +479,16 @@ def test_pagination(client):
     assert client.get("/api/labs/", {"page": 9}).status_code == 404
 
 
-def test_page_size_is_capped_at_100(client):
+def test_page_size_is_at_most_100_and_a_bigger_one_is_refused(client):
     for number in range(101):
         make_organization(f"Organization {number:03d}")
     assert len(get_ok(client, "/api/organizations/")["results"]) == 20
-    assert len(get_ok(client, "/api/organizations/", page_size=500)["results"]) == 100
+    assert len(get_ok(client, "/api/organizations/", page_size=100)["results"]) == 100
+    # Not silently clamped: a client asking for more learns the limit.
+    for size in ["500", "100000", "0", "-1", "ten"]:
+        response = client.get("/api/organizations/", {"page_size": size})
+        assert response.status_code == 400, size
+        assert "page_size" in response.json()["error"]["fields"]
 
 
 # --- query counts ----------------------------------------------------------
@@ -487,8 +497,9 @@ def test_page_size_is_capped_at_100(client):
 
 
 def queries_for(client, url):
+    is_list = url.count("/") == 3  # /api/<kind>/ (details take no page_size: it would be a 400)
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(url, {"page_size": 100})
+        response = client.get(url, {"page_size": 100} if is_list else {})
     assert response.status_code == 200, response.content
     return len(captured.captured_queries)
 
@@ -552,6 +563,27 @@ def more_citations_of_one_source(count):
         cite(source, person=make_person())
 
 
+def more_roles(count):
+    lab = make_lab()
+    for _ in range(count):
+        make_role(make_person(), lab)
+        make_role(make_person(), organization=make_organization(), title="Adviser")
+
+
+def more_sections(count):
+    for _ in range(count):
+        make_section(make_lab(), "origins")
+
+
+def more_citations(count):
+    for _ in range(count):
+        lab = make_lab()
+        cite(make_source(), lab=lab)
+        cite(make_source(), section=make_section(lab, "origins"))
+        cite(make_source(), release=make_release(lab))
+        cite(make_source(), person=make_person())
+
+
 def more_organizations(count):
     parent = make_organization()
     for _ in range(count):
@@ -564,20 +596,25 @@ def more_organizations(count):
         # count + page; release_count, latest_release and its precision are annotations.
         ("/api/labs/", more_labs, 2),
         # lab (parents joined) + its citations, sections, section citations, roles,
-        # releases, release citations, backings, relations: 9.
-        ("/api/labs/big-lab/", more_of_one_lab, 9),
+        # releases, release citations, backings, relations: 9; + the ETag query (the
+        # latest change of everything the profile shows, as subqueries): 10.
+        ("/api/labs/big-lab/", more_of_one_lab, 10),
         # count + page (lab and family joined).
         ("/api/releases/", more_releases, 2),
         # count + page.
         ("/api/people/", more_people, 2),
-        # person + roles (lab and organization joined).
-        ("/api/people/many-roles/", more_roles_of_one_person, 2),
+        # person + roles (lab and organization joined) + the ETag query.
+        ("/api/people/many-roles/", more_roles_of_one_person, 3),
         # count + page.
         ("/api/sources/", more_sources, 2),
-        # source + citations (every target joined).
-        ("/api/sources/much-cited/", more_citations_of_one_source, 2),
+        # source + citations (every target joined) + the ETag query.
+        ("/api/sources/much-cited/", more_citations_of_one_source, 3),
         # count + page (parent joined).
         ("/api/organizations/", more_organizations, 2),
+        # The parts of profiles: count + page, everything they link to joined.
+        ("/api/roles/", more_roles, 2),
+        ("/api/sections/", more_sections, 2),
+        ("/api/citations/", more_citations, 2),
     ],
 )
 def test_query_count_does_not_grow_with_the_data(client, django_assert_max_num_queries, url, grow, max_queries):
@@ -588,6 +625,27 @@ def test_query_count_does_not_grow_with_the_data(client, django_assert_max_num_q
     with django_assert_max_num_queries(max_queries):
         with_fifty = queries_for(client, url)
     assert with_one == with_fifty
+
+
+@pytest.mark.parametrize(
+    "model, grow",
+    [("roles", more_roles), ("sections", more_sections), ("citations", more_citations)],
+)
+def test_a_part_of_a_profile_is_one_query(client, django_assert_num_queries, model, grow):
+    grow(1)
+    first = get_ok(client, f"/api/{model}/")["results"][0]
+    with django_assert_num_queries(1):  # the row, with what it links to joined
+        assert get_ok(client, first["url"])["id"] == first["id"]
+
+
+def test_parts_of_unpublished_rows_stay_hidden(client):
+    draft = make_lab("Hidden Lab", state=DRAFT)
+    make_section(draft, "origins")
+    make_role(make_person(), draft)
+    cite(make_source(), lab=draft)
+    cite(make_source(state=DRAFT), lab=make_lab("Shown Lab"))
+    for model in ["roles", "sections", "citations"]:
+        assert get_ok(client, f"/api/{model}/")["count"] == 0, model
 
 
 def test_release_detail_is_one_query(client, django_assert_num_queries):

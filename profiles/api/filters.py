@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef
 from django_countries import countries
 from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from ..models import (
     OPEN_WEIGHTS_ACCESS,
@@ -30,11 +32,14 @@ from ..models import (
 
 
 def published_labs(request):
-    return Lab.objects.published()
+    # Staff may filter by the drafts they can see; readers only by published rows.
+    user = getattr(request, "user", None)
+    return Lab.objects.visible_to(user) if user is not None else Lab.objects.published()
 
 
 def published_releases(request):
-    return Release.objects.published()
+    user = getattr(request, "user", None)
+    return Release.objects.visible_to(user) if user is not None else Release.objects.published()
 
 
 # --------------------------------------------------------------------------
@@ -62,6 +67,7 @@ class StrictBooleanField(forms.Field):
             raise ValidationError(f"“{value}” is not a boolean: use true or false.", code="invalid") from None
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanFilter(filters.Filter):
     field_class = StrictBooleanField
 
@@ -125,7 +131,7 @@ class PersonFilter(filters.FilterSet):
     elsewhere does not make someone current at the lab).
     """
 
-    lab = filters.ModelChoiceFilter(
+    lab = extend_schema_field(OpenApiTypes.STR)(filters.ModelChoiceFilter)(
         queryset=published_labs, to_field_name="slug", method="filter_lab", help_text="The lab's slug."
     )
     current = StrictBooleanFilter(

@@ -20,6 +20,8 @@ friends), so they never trigger queries of their own.
 from typing import Any, TypedDict
 
 from django_countries.serializer_fields import CountryField
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import (
@@ -47,6 +49,19 @@ class PartialDate(TypedDict):
     display: str
 
 
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "description": "A date known to a year, a month or a day; null when unknown.",
+        "properties": {
+            "date": {"type": "string", "description": "ISO 8601 at its precision: 2020, 2020-07 or 2020-07-15."},
+            "precision": {"type": "string", "enum": ["year", "month", "day"], "description": "How much of the date is known."},
+            "display": {"type": "string", "description": "The date as the site shows it: 'July 2020'."},
+        },
+        "required": ["date", "precision", "display"],
+    }
+)
 class PartialDateField(serializers.Field):
     """
     A date stored with its precision (``founded`` + ``founded_precision``), as one object.
@@ -78,6 +93,7 @@ class PartialDateField(serializers.Field):
         }
 
 
+@extend_schema_field(OpenApiTypes.URI)
 class PageURLField(serializers.Field):
     """The absolute URL of the object's public page (``get_absolute_url()``)."""
 
@@ -90,6 +106,17 @@ class PageURLField(serializers.Field):
         path = instance.get_absolute_url()
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request is not None else path
+
+
+@extend_schema_field(
+    {"type": "string", "pattern": "^([A-Z]{2})?$", "description": "ISO 3166 code (CN), or an empty string when unknown."}
+)
+class CountryCodeField(CountryField):
+    """A country as its ISO 3166 code; blank ("") when not known, which the enum of codes would not allow."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
 
 
 def display_of(field_name: str) -> serializers.CharField:
@@ -134,6 +161,14 @@ class OrganizationLinkSerializer(serializers.ModelSerializer):
         fields = ["slug", "name", "url"]
 
 
+class SourceLinkSerializer(serializers.ModelSerializer):
+    url = serializers.HyperlinkedIdentityField(view_name="api:source-detail", lookup_field="slug")
+
+    class Meta:
+        model = Source
+        fields = ["slug", "title", "url"]
+
+
 # --------------------------------------------------------------------------
 # Organizations
 # --------------------------------------------------------------------------
@@ -144,7 +179,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
 
     url = serializers.HyperlinkedIdentityField(view_name="api:organization-detail", lookup_field="slug")
     kind_display = display_of("kind")
-    country = CountryField(read_only=True)
+    country = CountryCodeField()
     country_display = serializers.CharField(source="country.name", read_only=True)
     parent = OrganizationLinkSerializer(read_only=True, allow_null=True)
 
@@ -203,7 +238,7 @@ class ReleaseDetailSerializer(ReleaseSerializer):
     homepage = serializers.URLField(source="url", read_only=True)
 
     class Meta(ReleaseSerializer.Meta):
-        fields = [*ReleaseSerializer.Meta.fields, "distribution", "homepage", "description", "description_html"]
+        fields = [*ReleaseSerializer.Meta.fields, "distribution", "homepage", "description", "description_html", "state", "version", "published_at"]
 
 
 # --------------------------------------------------------------------------
@@ -256,7 +291,7 @@ class PersonDetailSerializer(PersonSerializer):
     roles = PersonRoleSerializer(many=True, read_only=True)
 
     class Meta(PersonSerializer.Meta):
-        fields = [*PersonSerializer.Meta.fields, "bio", "earlier_positions", "roles"]
+        fields = [*PersonSerializer.Meta.fields, "bio", "earlier_positions", "roles", "state", "version", "published_at"]
 
 
 # --------------------------------------------------------------------------
@@ -302,7 +337,7 @@ class SourceDetailSerializer(SourceSerializer):
     cited_by = CitationSerializer(source="citations", many=True, read_only=True)
 
     class Meta(SourceSerializer.Meta):
-        fields = [*SourceSerializer.Meta.fields, "cited_by"]
+        fields = [*SourceSerializer.Meta.fields, "cited_by", "state", "version", "published_at"]
 
 
 class NumberedSourceSerializer(serializers.Serializer):
@@ -362,7 +397,7 @@ class LabSerializer(serializers.ModelSerializer):
     html_url = PageURLField()
     kind_display = display_of("kind")
     founded = PartialDateField()
-    country = CountryField(read_only=True)
+    country = CountryCodeField()
     country_display = serializers.CharField(source="country.name", read_only=True)
     open_weights_display = display_of("open_weights")
     release_count = serializers.IntegerField(read_only=True)
@@ -391,8 +426,9 @@ class LabDetailSerializer(serializers.ModelSerializer):
     other_names = serializers.ListField(source="other_names_list", child=serializers.CharField(), read_only=True)
     kind_display = display_of("kind")
     founded = PartialDateField()
-    country = CountryField(read_only=True)
+    country = CountryCodeField()
     country_display = serializers.CharField(source="country.name", read_only=True)
+    headquarters = serializers.CharField(read_only=True, help_text="City and country of the headquarters.")
     status = serializers.CharField(source="status_text", read_only=True)
     funding = serializers.CharField(source="funding_text", read_only=True)
     open_weights_display = display_of("open_weights")
@@ -423,4 +459,47 @@ class LabDetailSerializer(serializers.ModelSerializer):
             "wikidata_id", "huggingface_org", "github_org", "updated",
             # The profile
             "sections", "current_roles", "past_roles", "releases", "backings", "relations", "sources",
+            # The workflow: readers only ever see "published"; staff see every state.
+            "state", "version", "published_at",
         ]
+
+
+# --------------------------------------------------------------------------
+# The parts of a profile, as endpoints of their own (for editors' writes)
+# --------------------------------------------------------------------------
+
+
+class RoleSerializer(serializers.ModelSerializer):
+    """A role, addressed by its id: who holds it, and where (a lab or an organization)."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:role-detail")
+    person = PersonLinkSerializer(read_only=True)
+    lab = LabLinkSerializer(read_only=True, allow_null=True)
+    organization = OrganizationLinkSerializer(read_only=True, allow_null=True)
+    start = PartialDateField()
+    end = PartialDateField()
+    current = serializers.BooleanField(source="is_current", read_only=True, help_text="True while the role has no end.")
+
+    class Meta:
+        model = Role
+        fields = ["url", "id", "person", "lab", "organization", "title", "focus", "start", "end", "current", "order"]
+
+
+class SectionEndpointSerializer(SectionSerializer):
+    """A narrative section of a lab, addressed by its id."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:section-detail")
+    lab = LabLinkSerializer(read_only=True)
+
+    class Meta(SectionSerializer.Meta):
+        fields = ["url", "id", "lab", *SectionSerializer.Meta.fields, "updated"]
+
+
+class CitationEndpointSerializer(CitationSerializer):
+    """A citation, addressed by its id: the source and the one lab, section, release or person citing it."""
+
+    url = serializers.HyperlinkedIdentityField(view_name="api:citation-detail")
+    source = SourceLinkSerializer(read_only=True)
+
+    class Meta(CitationSerializer.Meta):
+        fields = ["url", "id", "source", *CitationSerializer.Meta.fields, "order"]

@@ -1,8 +1,10 @@
-"""The read-only JSON API, browsable: /api/ lists the endpoints."""
+"""The JSON API, browsable: /api/ lists the endpoints, /api/schema/ describes them, /api/docs/ tries them."""
 
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from . import exceptions, views
 
 app_name = "api"
 
@@ -13,5 +15,15 @@ router.register("people", views.PersonViewSet, basename="person")
 router.register("releases", views.ReleaseViewSet, basename="release")
 router.register("sources", views.SourceViewSet, basename="source")
 router.register("organizations", views.OrganizationViewSet, basename="organization")
+router.register("roles", views.RoleViewSet, basename="role")
+router.register("sections", views.SectionViewSet, basename="section")
+router.register("citations", views.CitationViewSet, basename="citation")
 
-urlpatterns = router.urls
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    # Swagger UI's files come from drf-spectacular-sidecar (static files): no CDN.
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+    # Last: anything else under /api/ is a JSON 404, not the site's HTML page.
+    re_path(r"^.*$", exceptions.not_found),
+]

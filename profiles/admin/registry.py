@@ -1,5 +1,5 @@
 """
-The editors' admin.
+The editors' admin: one ``ModelAdmin`` per model (the workflow they share is in ``workflow``).
 
 Editors come from Wagtail and WordPress, so the admin aims at the same comforts: one page
 edits a whole lab profile (sections, people, releases, backers, relations, sources), dates sit
@@ -12,16 +12,17 @@ messages editors see come from ``profiles/models.py`` and land on the field they
 """
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db import models
 from django.db.models import Count, Prefetch
+from django.urls import path, reverse_lazy
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst, slugify
 from django_countries.filters import CountryFilter
 
-from .models import (
+from ..models import (
     MARKDOWN_HELP,
     Backing,
     Citation,
@@ -34,6 +35,14 @@ from .models import (
     Role,
     Section,
     Source,
+)
+from .workflow import (
+    WORKFLOW_ACTIONS,
+    HistoryAdminMixin,
+    VersionedInlineMixin,
+    WorkflowAdminMixin,
+    deleted_labs_view,
+    markdown_preview_view,
 )
 
 admin.site.site_header = "labsite editors"
@@ -58,8 +67,13 @@ class EditorMixin:
         # The model marks its Markdown fields by their help text, so a new Markdown field gets the
         # monospace box (which shows the asterisks and hashes that decide the rendering) for free.
         if MARKDOWN_HELP in str(db_field.help_text or ""):
+            # data-preview-url: markdown-preview.js renders the text there as the editor types.
             kwargs["widget"] = admin.widgets.AdminTextareaWidget(
-                attrs={"class": "vLargeTextField markdown", "rows": 12}
+                attrs={
+                    "class": "vLargeTextField markdown",
+                    "rows": 12,
+                    "data-preview-url": reverse_lazy("admin:profiles_markdown_preview"),
+                }
             )
         elif db_field.get_internal_type() == "TextField" and "widget" not in kwargs:
             # Plain-text fields hold a sentence or a few lines; a 10-row box makes the form a scroll.
@@ -77,13 +91,14 @@ class EditorMixin:
         return super().get_view_on_site_url(obj)
 
 
-class EditorAdmin(EditorMixin, admin.ModelAdmin):
-    """Base for every model admin."""
+class EditorAdmin(EditorMixin, HistoryAdminMixin):
+    """Base for every model admin: every model has its history, compare view and revert."""
 
     save_on_top = True  # Lab pages are long; editors should not scroll to save.
 
     class Media:
         css = {"all": ["admin-extra/admin.css"]}
+        js = ["admin-extra/markdown-preview.js"]
 
     def get_inlines(self, request, obj):
         inlines = super().get_inlines(request, obj)
@@ -116,6 +131,9 @@ class EditorInline(EditorMixin):
     extra = 0
     needs_saved_parent = False
 
+    class Media:
+        js = ["admin-extra/markdown-preview.js"]
+
 
 def markdown_preview(html):
     """Show rendered Markdown. ``*_html`` fields are sanitised by nh3 when the row is saved."""
@@ -132,27 +150,8 @@ def publication(obj):
     return obj.get_state_display()
 
 
-@admin.action(description="Publish selected %(verbose_name_plural)s", permissions=["change"])
-def publish(modeladmin, request, queryset):
-    changed = 0
-    for obj in queryset.exclude(state=PublicationState.PUBLISHED):
-        obj.state = PublicationState.PUBLISHED
-        obj.save()  # save(), not update(): it stamps published_at and renders the Markdown.
-        changed += 1
-    modeladmin.message_user(request, f"Published {changed} of {queryset.count()} selected.", messages.SUCCESS)
-
-
-@admin.action(description="Move selected %(verbose_name_plural)s back to draft", permissions=["change"])
-def unpublish(modeladmin, request, queryset):
-    changed = 0
-    for obj in queryset.exclude(state=PublicationState.DRAFT):
-        obj.state = PublicationState.DRAFT
-        obj.save()
-        changed += 1
-    modeladmin.message_user(request, f"Moved {changed} of {queryset.count()} selected to draft.", messages.SUCCESS)
-
-
-PUBLICATION_FIELDSET = ("Publication", {"fields": ["state", "published_at", TIMESTAMPS]})
+# "version" is the hidden field of VersionedAdminForm: the version the editor opened.
+PUBLICATION_FIELDSET = ("Publication", {"fields": ["state", "published_at", TIMESTAMPS, "version"]})
 
 
 # --------------------------------------------------------------------------
@@ -214,13 +213,14 @@ class PersonRoleInline(EditorInline, admin.TabularInline):
     autocomplete_fields = ["lab", "organization"]
 
 
-class ReleaseInline(EditorInline, admin.TabularInline):
+class ReleaseInline(VersionedInlineMixin, EditorInline, admin.TabularInline):
     model = Release
     fk_name = "lab"
     classes = ["compact"]
     # The columns a timeline needs; sizes, licence and description are on the release's own page.
     fields = [
         "name", "slug", "kind", "family", "released", "released_precision", "accessibility", "is_flagship", "state",
+        "version",  # hidden: a release changed elsewhere since the page was opened is refused
     ]
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ["family"]
@@ -310,7 +310,7 @@ class CitedByFilter(admin.SimpleListFilter):
 
 
 @admin.register(Lab)
-class LabAdmin(EditorAdmin):
+class LabAdmin(WorkflowAdminMixin, EditorAdmin):
     list_display = [
         "name", "kind", "founded_column", "headquarters_column", "director_column", "release_count", "part_of",
         publication, "updated",
@@ -323,7 +323,7 @@ class LabAdmin(EditorAdmin):
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ["parent_lab", "parent_organization"]
     readonly_fields = ["lead_preview", *TIMESTAMPS]
-    actions = [publish, unpublish]
+    actions = WORKFLOW_ACTIONS
     fieldsets = [
         ("Identity", {"fields": ["name", "slug", "native_name", "other_names", "kind", "website"]}),
         (
@@ -346,10 +346,28 @@ class LabAdmin(EditorAdmin):
         ),
         (
             "Publication",
-            {"fields": ["state", "published_at", ("as_of", "as_of_precision"), "last_reviewed", TIMESTAMPS]},
+            {"fields": [
+                "state", "published_at", ("as_of", "as_of_precision"), "last_reviewed", TIMESTAMPS, "version",
+            ]},
         ),
     ]
     inlines = [SectionInline, LabRoleInline, ReleaseInline, BackingInline, LabRelationInline, LabCitationInline]
+    change_list_template = "admin/profiles/lab/change_list.html"  # adds the "Deleted labs" link
+
+    def get_urls(self):
+        # Site-wide editor tools live here because every editor can reach the lab admin.
+        return [
+            path("deleted/", self.admin_site.admin_view(self.deleted_view), name="profiles_lab_deleted"),
+            path(
+                "markdown-preview/",
+                self.admin_site.admin_view(markdown_preview_view),
+                name="profiles_markdown_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def deleted_view(self, request):
+        return deleted_labs_view(self, request)
 
     def get_queryset(self, request):
         # Counted and prefetched here so the list costs the same few queries for 1 or 300 labs.
@@ -407,14 +425,14 @@ class OrganizationAdmin(EditorAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(EditorAdmin):
+class PersonAdmin(WorkflowAdminMixin, EditorAdmin):
     list_display = ["name", "native_name", "current_roles", publication, "updated"]
     list_filter = ["state"]
     search_fields = ["name", "native_name", "slug", "bio"]
     date_hierarchy = "updated"
     prepopulated_fields = {"slug": ("name",)}
     readonly_fields = TIMESTAMPS
-    actions = [publish, unpublish]
+    actions = WORKFLOW_ACTIONS
     fieldsets = [
         (None, {"fields": ["name", "slug", "native_name", "bio", "earlier_positions"]}),
         PUBLICATION_FIELDSET,
@@ -460,7 +478,7 @@ class RoleAdmin(EditorAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(EditorAdmin):
+class ReleaseAdmin(WorkflowAdminMixin, EditorAdmin):
     list_display = ["name", "lab", "kind", "family", "released_column", "accessibility", "is_flagship", publication]
     list_filter = [
         "state", "kind", "accessibility", "modality", "is_flagship", ("lab", admin.RelatedOnlyFieldListFilter),
@@ -472,7 +490,7 @@ class ReleaseAdmin(EditorAdmin):
     prepopulated_fields = {"slug": ("name",)}
     autocomplete_fields = ["lab", "family"]
     readonly_fields = ["description_preview", *TIMESTAMPS]
-    actions = [publish, unpublish]
+    actions = WORKFLOW_ACTIONS
     fieldsets = [
         (None, {"fields": ["name", "slug", "lab", "kind", "family", ("is_flagship", "order")]}),
         (
@@ -503,14 +521,14 @@ class ReleaseAdmin(EditorAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(EditorAdmin):
+class SourceAdmin(WorkflowAdminMixin, EditorAdmin):
     list_display = ["title", "publisher", "author", "published_column", "citation_count", publication]
     list_filter = ["state"]
     search_fields = ["title", "url", "publisher", "author", "slug"]
     date_hierarchy = "updated"
     prepopulated_fields = {"slug": ("title",)}
     readonly_fields = TIMESTAMPS
-    actions = [publish, unpublish]
+    actions = WORKFLOW_ACTIONS
     fieldsets = [
         (None, {"fields": [
             "title", "slug", "url", ("publisher", "author"), ("published", "published_precision"), "accessed",

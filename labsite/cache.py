@@ -1,0 +1,74 @@
+"""A Redis cache that keeps the site up when Redis is down."""
+
+import logging
+import time
+
+from django.core.cache.backends.redis import RedisCache
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+logger = logging.getLogger("labsite.cache")
+
+REDIS_FAULTS = (RedisConnectionError, RedisTimeoutError, OSError)
+
+
+def _degrade(method_name, fallback):
+    def method(self, *args, **kwargs):
+        try:
+            result = getattr(super(ResilientRedisCache, self), method_name)(*args, **kwargs)
+        except REDIS_FAULTS as error:
+            self._log_fault(method_name, error)
+            return fallback(*args, **kwargs) if callable(fallback) else fallback
+        self._fault_logged_at = None
+        return result
+
+    method.__name__ = method_name
+    return method
+
+
+class ResilientRedisCache(RedisCache):
+    """
+    Django's RedisCache, except that a Redis outage reads as a miss and a write as a no-op:
+    pages are then built from the database (slower, still correct). Each outage is logged
+    (at most once every LOG_EVERY seconds while it lasts).
+    """
+
+    LOG_EVERY = 30
+    _fault_logged_at = None
+
+    def _log_fault(self, operation, error):
+        now = time.monotonic()
+        if self._fault_logged_at is None or now - self._fault_logged_at > self.LOG_EVERY:
+            self._fault_logged_at = now
+            logger.error("cache unavailable (%s): %s: %s", operation, type(error).__name__, error)
+
+    def check_health(self):
+        """Store and read back a value, raising on a Redis fault (for /healthz)."""
+        RedisCache.set(self, "healthz", "ok", 10)
+        return RedisCache.get(self, "healthz")
+
+    def get(self, key, default=None, version=None):
+        try:
+            result = super().get(key, default, version)
+        except REDIS_FAULTS as error:
+            self._log_fault("get", error)
+            return default
+        self._fault_logged_at = None
+        return result
+
+    add = _degrade("add", False)
+    set = _degrade("set", None)
+    touch = _degrade("touch", False)
+    delete = _degrade("delete", False)
+    get_many = _degrade("get_many", lambda *args, **kwargs: {})
+    has_key = _degrade("has_key", False)
+    set_many = _degrade("set_many", lambda data, *args, **kwargs: list(data))
+    delete_many = _degrade("delete_many", None)
+    clear = _degrade("clear", False)
+
+    def incr(self, key, delta=1, version=None):
+        try:
+            return super().incr(key, delta, version)
+        except REDIS_FAULTS as error:
+            self._log_fault("incr", error)
+            raise ValueError(f"Key '{key}' not found (cache unavailable).") from error

@@ -1,0 +1,115 @@
+"""
+One search for both databases (used by the querysets' ``search()`` in profiles/models.py).
+
+PostgreSQL: full-text search (``django.contrib.postgres.search``), English stemming, every
+word of the query a prefix ("intern" finds "InternLM"), ranked with SearchRank (name first).
+Each table's own document is the exact expression of its GIN index
+(profiles/migrations/0004_search_indexes.py), so the planner uses the index. Names are
+also matched as plain substrings, which full-text search cannot do for Chinese names.
+
+SQLite: every word must appear (case-insensitively) in one of the same fields; ranked by
+whether the name matches.
+
+On both, a result must match every word of the query, each in any of the fields.
+"""
+
+import re
+
+from django.db import connections
+from django.db.models import BooleanField, Case, F, FloatField, IntegerField, Q, Value, When
+from django.db.models.expressions import RawSQL
+
+CONFIG = "english"
+
+# The indexed document of each table: its own text columns (no joins; an index can't).
+DOCUMENTS = {
+    "profiles_lab": ["name", "native_name", "other_names", "summary"],
+    "profiles_person": ["name", "native_name", "bio"],
+    "profiles_release": ["name", "description"],
+}
+
+
+def document_sql(table):
+    """The tsvector expression of ``table``'s document (the GIN index is on exactly this)."""
+    joined = " || ' ' || ".join(f"COALESCE(\"{table}\".\"{column}\", '')" for column in DOCUMENTS[table])
+    return f"to_tsvector('{CONFIG}'::regconfig, {joined})"
+
+
+def search_terms(query):
+    """The query's words (letters, digits, underscores; any script), lower-cased, at most 10."""
+    return [word.lower() for word in re.findall(r"\w+", query or "")][:10]
+
+
+def search(queryset, query, weighted_fields, related=()):
+    """
+    ``queryset`` filtered to rows matching every word of ``query`` and annotated with
+    ``search_rank`` (higher first), ordered by it, then by name.
+
+    ``weighted_fields``: the model's own text fields with a weight "A"–"D" (the first is
+    the name); ``related``: lookups of related names also searched ("roles__person__name").
+    """
+    terms = search_terms(query)
+    if not terms:
+        return queryset.none()
+    model = queryset.model
+    fields = [field for field, _weight in weighted_fields]
+    name_field = fields[0]
+    postgres = connections[queryset.db].vendor == "postgresql"
+
+    condition = Q()
+    for term in terms:
+        if postgres:
+            condition &= _postgres_term(model, term, fields, related)
+        else:
+            either = Q()
+            for lookup in [*fields, *related]:
+                either |= Q(**{f"{lookup}__icontains": term})
+            condition &= Q(pk__in=model._base_manager.filter(either).values("pk"))
+    queryset = queryset.filter(condition)
+
+    if postgres:
+        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector
+
+        vector = None
+        for field, weight in weighted_fields:
+            part = SearchVector(field, weight=weight, config=CONFIG)
+            vector = part if vector is None else vector + part
+        tsquery = SearchQuery(" | ".join(f"{term}:*" for term in terms), search_type="raw", config=CONFIG)
+        rank = SearchRank(vector, tsquery) + Case(
+            When(**{f"{name_field}__iexact": query.strip()}, then=Value(1.0)), default=Value(0.0),
+            output_field=FloatField(),
+        )
+    else:
+        rank = Case(
+            When(**{f"{name_field}__iexact": query.strip()}, then=Value(3)),
+            When(**{f"{name_field}__icontains": query.strip()}, then=Value(2)),
+            default=Value(1),
+            output_field=IntegerField(),
+        )
+    return queryset.annotate(search_rank=rank).order_by(F("search_rank").desc(), name_field, "pk")
+
+
+def document_match(model, tsquery):
+    """``document @@ to_tsquery(tsquery)``: the condition the GIN index serves (PostgreSQL)."""
+    return RawSQL(
+        f"{document_sql(model._meta.db_table)} @@ to_tsquery('{CONFIG}'::regconfig, %s)",
+        [tsquery], output_field=BooleanField(),
+    )
+
+
+def _postgres_term(model, term, fields, related):
+    from django.contrib.postgres.search import SearchQuery, SearchVector
+
+    prefix = f"{term}:*"
+    matches = Q(document_match(model, prefix))
+    # Substrings of names (Chinese names are one token to the English parser).
+    for field in fields[:2]:
+        matches |= Q(**{f"{field}__icontains": term})
+    for lookup in related:
+        hits = (
+            model._base_manager.annotate(_related_text=SearchVector(lookup, config=CONFIG))
+            .filter(_related_text=SearchQuery(prefix, search_type="raw", config=CONFIG))
+            .values("pk")
+        )
+        matches |= Q(pk__in=hits) | Q(pk__in=model._base_manager.filter(**{f"{lookup}__icontains": term}).values("pk"))
+    return matches

@@ -1,0 +1,118 @@
+"""Search: the same results on SQLite (LIKE) and PostgreSQL (ranked full-text search)."""
+
+import importlib
+
+import pytest
+from django.db import connection
+
+from labsite import search as site_search
+from profiles.models import Lab, Person, Release
+from tests.factories import make_lab, make_person, make_release, make_role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def labs():
+    shanghai = make_lab(
+        "Shanghai AI Laboratory", slug="shlab", native_name="上海人工智能实验室",
+        other_names="Shanghai AI Lab\nSHLab", summary="A state-backed research institute behind InternLM.",
+    )
+    zhipu = make_lab("Zhipu AI", slug="zhipu", summary="A Tsinghua spin-off building the GLM models.")
+    deepseek = make_lab("DeepSeek", slug="deepseek", summary="Open-weights language models from Hangzhou.")
+    make_release(lab=shanghai, name="InternLM2.5", slug="internlm2-5", description="A bilingual language model.")
+    make_release(lab=zhipu, name="ChatGLM3", slug="chatglm3", description="A conversational model.")
+    make_role(person=make_person("Yu Qiao", slug="yu-qiao", bio="Computer vision researcher."), lab=shanghai, title="Director")
+    make_role(person=make_person("Tang Jie", slug="tang-jie", bio="Professor at Tsinghua."), lab=zhipu, title="Chief Scientist")
+    return {"shanghai": shanghai, "zhipu": zhipu, "deepseek": deepseek}
+
+
+def names(queryset):
+    return [obj.name for obj in queryset]
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("Shanghai", ["Shanghai AI Laboratory"]),
+        ("shanghai laboratory", ["Shanghai AI Laboratory"]),
+        ("上海", ["Shanghai AI Laboratory"]),  # a native name, matched as a substring
+        ("SHLab", ["Shanghai AI Laboratory"]),  # another name
+        ("Tsinghua", ["Zhipu AI"]),  # summary
+        ("Qiao", ["Shanghai AI Laboratory"]),  # a person at the lab
+        ("InternLM2", ["Shanghai AI Laboratory"]),  # a release (and the summary): a word prefix
+        ("Tang Zhipu", ["Zhipu AI"]),  # words in different fields: all must match somewhere
+        ("language", ["DeepSeek"]),
+        ("Hangzhou Zhipu", []),
+        ("nothing-like-this", []),
+        ("", []),
+        ("   ", []),
+    ],
+)
+def test_lab_search_finds_the_same_labs_on_every_database(labs, query, expected):
+    assert sorted(names(Lab.objects.search(query))) == sorted(expected)
+
+
+def test_lab_search_ranks_a_name_match_first(labs):
+    make_lab("Hangzhou Models Lab", slug="hz", summary="Not to be confused with DeepSeek.")
+    results = names(Lab.objects.search("DeepSeek"))
+    assert results[0] == "DeepSeek"
+    assert set(results) == {"DeepSeek", "Hangzhou Models Lab"}
+    assert all(hasattr(lab, "search_rank") for lab in Lab.objects.search("DeepSeek"))
+
+
+def test_lab_search_chains_with_other_queryset_methods(labs):
+    labs["deepseek"].state = "draft"
+    labs["deepseek"].save()
+    assert names(Lab.objects.published().search("language")) == []
+    assert names(Lab.objects.for_index().search("Zhipu")) == ["Zhipu AI"]
+    assert Lab.objects.search("AI").count() == len(set(Lab.objects.search("AI").values_list("pk", flat=True)))
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [("Yu", ["Yu Qiao"]), ("vision", ["Yu Qiao"]), ("professor tsinghua", ["Tang Jie"]), ("Beijing", [])],
+)
+def test_person_search(labs, query, expected):
+    assert names(Person.objects.search(query)) == expected
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("InternLM", ["InternLM2.5"]),
+        ("conversational", ["ChatGLM3"]),
+        ("Zhipu", ["ChatGLM3"]),  # the lab's name
+        ("bilingual Shanghai", ["InternLM2.5"]),
+        ("GPT", []),
+    ],
+)
+def test_release_search(labs, query, expected):
+    assert names(Release.objects.search(query)) == expected
+
+
+def test_query_syntax_is_never_passed_through(labs):
+    for query in ["shanghai & | ! :* (", "' OR 1=1 --", "\\", "%", "_"]:
+        list(Lab.objects.search(query))  # no error, whatever the database
+
+
+def test_the_migration_indexes_exactly_what_search_queries():
+    migration = importlib.import_module("profiles.migrations.0004_search_indexes")
+    assert migration.DOCUMENTS == site_search.DOCUMENTS
+    for table in site_search.DOCUMENTS:
+        assert migration.document_sql(table) == site_search.document_sql(table)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="GIN indexes exist on PostgreSQL only")
+def test_postgres_has_the_gin_indexes_and_uses_them(labs):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname LIKE %s", ["%_search_gin"])
+        assert {row[0] for row in cursor.fetchall()} == {
+            "profiles_lab_search_gin", "profiles_person_search_gin", "profiles_release_search_gin",
+        }
+        cursor.execute("SET enable_seqscan = off")
+        sql, params = Person.objects.filter(site_search.document_match(Person, "qiao:*")).query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET enable_seqscan = on")
+    assert "profiles_person_search_gin" in plan
