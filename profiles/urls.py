@@ -1,8 +1,11 @@
 """Public pages for readers; the models' get_absolute_url() reverse these names."""
 
+from django.contrib.sitemaps.views import sitemap
 from django.urls import path
+from django.views.generic import TemplateView
 
-from . import views
+from . import feeds, views
+from .sitemaps import SITEMAPS
 
 app_name = "profiles"
 
@@ -10,10 +13,16 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("labs/", views.LabListView.as_view(), name="lab-list"),
     path("labs/<slug:slug>/", views.LabDetailView.as_view(), name="lab-detail"),
+    path("labs/<slug:slug>/feed/", feeds.ChangesFeed(), name="lab-feed"),
+    path("labs/<slug:slug>/feed/atom/", feeds.AtomChangesFeed(), name="lab-feed-atom"),
     path("people/<slug:slug>/", views.PersonDetailView.as_view(), name="person-detail"),
     path("releases/", views.ReleaseListView.as_view(), name="release-list"),
     path("releases/<slug:slug>/", views.ReleaseDetailView.as_view(), name="release-detail"),
     path("sources/", views.SourceListView.as_view(), name="source-list"),
+    path("feed/", feeds.ChangesFeed(), name="feed"),
+    path("feed/atom/", feeds.AtomChangesFeed(), name="feed-atom"),
+    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain"), name="robots"),
     # Signed links (PreviewLink) that show an unpublished page to a reviewer without an account.
     path("preview/<str:signed_token>/", views.PreviewLinkView.as_view(), name="preview"),
 ]

@@ -24,8 +24,10 @@ class _Collector(HTMLParser):
         self.problems = []
 
     def handle_starttag(self, tag, attrs):
-        # (svg, math and form are legitimate in our own pages; their dangerous parts are attributes.)
-        if tag in {"script", "iframe", "object", "embed", "style", "base"}:
+        # A JSON data block never runs. svg, math and form are legitimate in our own
+        # pages: what makes them dangerous is in their attributes, checked below.
+        data_block = tag == "script" and dict(attrs).get("type") in {"application/ld+json", "application/json"}
+        if tag in {"script", "iframe", "object", "embed", "style", "base"} and not data_block:
             self.problems.append(f"<{tag}>")
         for name, value in attrs:
             if name.startswith("on"):
