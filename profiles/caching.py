@@ -41,9 +41,10 @@ def seconds_until_next_go_live():
 
     cached = cache.get(NEXT_GO_LIVE_KEY)
     if cached is None:
-        times = [model.objects.scheduled().order_by("published_at").values_list("published_at", flat=True).first()
-                 for model in (Lab, Person, Release, Source)]
-        upcoming = min((t for t in times if t), default=None)
+        # One query over the four tables.
+        first, *others = [model.objects.scheduled().values_list("published_at", flat=True).order_by()
+                          for model in (Lab, Person, Release, Source)]
+        upcoming = first.union(*others).order_by("published_at").first()
         cached = upcoming.isoformat() if upcoming else ""
         cache.set(NEXT_GO_LIVE_KEY, cached, settings.PAGE_CACHE_SECONDS or 60)
     if not cached:

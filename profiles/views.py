@@ -11,6 +11,8 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.functional import cached_property
 from django.views.generic import DetailView, ListView, TemplateView, View
 
+from .caching import PublicPageCacheMixin
+from .filters import LabIndexFilter
 from .models import (
     Lab,
     LabKind,
@@ -112,31 +114,29 @@ class HomeView(TemplateView):
         return context
 
 
-class LabListView(ListView):
-    """The lab index: every published lab with its counts, and a name search (?q=)."""
+class LabListView(PublicPageCacheMixin, ListView):
+    """
+    The lab index: search, filters with counts and sorting, all in the query string
+    (profiles/filters.py), so a filtered view can be shared and needs no JavaScript.
+    """
 
     template_name = "profiles/lab_list.html"
     context_object_name = "labs"
-    paginate_by = 50
+    paginate_by = 30
 
     def get_queryset(self):
-        # A GROUP BY query drops Meta.ordering, so the index orders by name explicitly.
-        labs = Lab.objects.published().for_index().order_by("name")
-        query = self.request.GET.get("q", "").strip()
-        if query:
-            labs = labs.filter(
-                Q(name__icontains=query) | Q(native_name__icontains=query) | Q(other_names__icontains=query)
-            )
-        kind = self.request.GET.get("kind", "")
-        if kind in LabKind.values:
-            labs = labs.filter(kind=kind)
-        return labs
+        self.filterset = LabIndexFilter(self.request.GET, queryset=Lab.objects.published().for_index())
+        if not self.filterset.is_valid():
+            # An unknown choice in a shared URL: show every lab rather than an error page.
+            return Lab.objects.published().for_index().order_by("name")
+        return self.filterset.qs
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
+        context["filter"] = self.filterset
+        context["facets"] = self.filterset.facet_counts(Lab.objects.published().for_index())
         context["query"] = self.request.GET.get("q", "").strip()
-        context["kind"] = self.request.GET.get("kind", "")
-        context["kinds"] = LabKind.choices
+        context["filtered"] = any(self.request.GET.get(key) for key in ("q", *LabIndexFilter.FACETS))
         return context
 
 

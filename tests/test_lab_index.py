@@ -1,0 +1,96 @@
+"""The lab index as a reader uses it: search, filters with counts and sorting, all in the URL."""
+
+import datetime
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.factories import make_lab, make_person, make_release, make_role
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def labs():
+    alpha = make_lab("Alpha Institute", country="CN", kind="nonprofit_institute", open_weights="yes",
+                     founded=datetime.date(2020, 7, 1), founded_precision="month")
+    beta = make_lab("Beta Corp", country="US", kind="company", open_weights="no",
+                    founded=datetime.date(2010, 1, 1), founded_precision="year")
+    gamma = make_lab("Gamma Lab", country="CN", kind="company", open_weights="yes", founded=None)
+    make_release(alpha, "Alpha-7B", released=datetime.date(2025, 3, 1))
+    make_release(beta, "Beta One", released=datetime.date(2019, 5, 1))
+    make_role(make_person("Grace Gamma"), gamma, "Director")
+    return alpha, beta, gamma
+
+
+def names(response):
+    return re.findall(r'class="lab-card__name"><a href="[^"]+">([^<]+)</a>', response.content.decode())
+
+
+def option(response, facet, value):
+    """The text of one facet option, e.g. 'China (2)'."""
+    html = response.content.decode()
+    select = re.search(rf'<select id="lab-{facet}" name="{facet}">(.*?)</select>', html, re.S).group(1)
+    match = re.search(rf'<option value="{value}"(?: selected)?>([^<]+)</option>', select)
+    return match.group(1) if match else None
+
+
+def test_filters_narrow_the_list_and_live_in_the_url(client, labs):
+    assert names(client.get("/labs/?country=CN")) == ["Alpha Institute", "Gamma Lab"]
+    assert names(client.get("/labs/?country=CN&kind=company")) == ["Gamma Lab"]
+    assert names(client.get("/labs/?open_weights=no")) == ["Beta Corp"]
+    assert names(client.get("/labs/?released_since=2024")) == ["Alpha Institute"]
+
+
+def test_each_choice_shows_how_many_labs_it_leaves(client, labs):
+    response = client.get("/labs/?kind=company")
+    assert option(response, "country", "CN") == "China (1)"
+    assert option(response, "country", "US") == "United States of America (1)"
+    assert option(response, "kind", "company") == "Company (2)"
+    assert option(response, "kind", "nonprofit_institute") == "Nonprofit institute (1)"
+    assert 'value="company" selected' in response.content.decode()
+
+
+def test_search_matches_names_people_and_releases(client, labs):
+    assert names(client.get("/labs/?q=alpha")) == ["Alpha Institute"]
+    assert names(client.get("/labs/?q=grace")) == ["Gamma Lab"]
+    assert names(client.get("/labs/?q=beta+one")) == ["Beta Corp"]
+    assert "3 labs" not in client.get("/labs/?q=nothing-like-this").content.decode()
+
+
+def test_sorting(client, labs):
+    assert names(client.get("/labs/")) == ["Alpha Institute", "Beta Corp", "Gamma Lab"]
+    assert names(client.get("/labs/?sort=-founded")) == ["Alpha Institute", "Beta Corp", "Gamma Lab"]
+    assert names(client.get("/labs/?sort=founded")) == ["Beta Corp", "Alpha Institute", "Gamma Lab"]
+    assert names(client.get("/labs/?sort=-latest")) == ["Alpha Institute", "Beta Corp", "Gamma Lab"]
+
+
+def test_an_unknown_choice_in_a_shared_url_shows_every_lab(client, labs):
+    response = client.get("/labs/?country=XX&sort=bogus")
+    assert response.status_code == 200
+    assert len(names(response)) == 3
+
+
+def test_pagination_keeps_the_filters(client):
+    for n in range(35):
+        make_lab(f"Paged Lab {n:02d}", country="FR")
+    page_one = client.get("/labs/?country=FR").content.decode()
+    assert 'href="?country=FR&amp;page=2"' in page_one
+    assert len(names(client.get("/labs/?country=FR&page=2"))) == 5
+
+
+def test_the_index_costs_the_same_queries_with_3_or_40_labs(client, labs):
+    def count():
+        with CaptureQueriesContext(connection) as context:
+            client.get("/labs/?country=CN&sort=-latest")
+        return len(context.captured_queries)
+
+    small = count()
+    for n in range(37):
+        lab = make_lab(f"More Lab {n}", country="CN")
+        make_release(lab, f"More Model {n}")
+    # count, one page of labs, one aggregate per facet (country, kind, open weights, since),
+    # and the page cache's look-up of the next scheduled go-live (cached until a save)
+    assert count() == small <= 7
