@@ -13,6 +13,7 @@ from django.views.generic import DetailView, ListView, TemplateView, View
 
 from .caching import PublicPageCacheMixin
 from .filters import LabIndexFilter
+from .timeline import build_timeline
 from .models import (
     Lab,
     LabKind,
@@ -101,7 +102,7 @@ class PreviewableDetailMixin:
         return response
 
 
-class HomeView(TemplateView):
+class HomeView(PublicPageCacheMixin, TemplateView):
     template_name = "profiles/home.html"
     lab_count = 6
     release_count = 8
@@ -157,6 +158,7 @@ class LabDetailView(PreviewableDetailMixin, DetailView):
         # template lookup.
         groups = lab.release_groups()
         members = {family.pk: children for family, children in groups}
+        family_of = {member.pk: family.name for family, children in groups for member in [family, *children]}
         director = lab.director()
         context.update(
             sections=lab.sections_by_kind(),
@@ -169,6 +171,7 @@ class LabDetailView(PreviewableDetailMixin, DetailView):
             past_roles=lab.past_roles(),
             numbered_sources=lab.numbered_sources(),
             source_numbers=lab.source_numbers(),
+            timeline=build_timeline(lab.releases.all(), row_of=lambda release: family_of[release.pk]),
         )
         return context
 
@@ -189,7 +192,7 @@ class PersonDetailView(PreviewableDetailMixin, DetailView):
         return context
 
 
-class ReleaseListView(ListView):
+class ReleaseListView(PublicPageCacheMixin, ListView):
     """The release timeline, newest first, filtered by lab (?lab=slug) and kind (?kind=)."""
 
     template_name = "profiles/release_list.html"
@@ -212,6 +215,13 @@ class ReleaseListView(ListView):
         context["kind_choices"] = ReleaseKind.choices
         context["selected_lab"] = self.request.GET.get("lab", "")
         context["selected_kind"] = self.request.GET.get("kind", "")
+        # The chart shows this page's releases, one row per lab (or per family for one lab).
+        by_family = bool(context["selected_lab"])
+        context["timeline"] = build_timeline(
+            context["releases"],
+            row_of=lambda r: (r.family.name if r.family_id else r.name) if by_family else r.lab.name,
+        )
+        context["timeline_rows_are"] = "family" if by_family else "lab"
         return context
 
 

@@ -50,8 +50,28 @@ def test_the_chart_links_every_release_and_escapes_names(releases):
     releases[0].name = '<script>alert(1)</script>'
     timeline = build_timeline(releases, row_of=lambda r: r.lab.name)
     html = render_to_string("profiles/_timeline.html", {"timeline": timeline, "timeline_id": "t"})
-    assert html.count('class="timeline__link"') == 3
+    assert html.count('class="release-chart__link"') == 3
     for release in releases:
         assert release.get_absolute_url() in html
     assert dangerous_markup(html) == []
     assert "date not known" in html
+
+
+def test_the_lab_page_charts_every_dated_release_oldest_first(client, starting_data):
+    import re
+
+    from profiles.models import Release
+
+    html = client.get("/labs/shanghai-ai-laboratory/").content.decode()
+    chart = html[html.index('<figure class="release-chart"'):html.index("</figure>")]
+    dated = Release.objects.published().filter(lab__slug="shanghai-ai-laboratory").exclude(released=None)
+    titles = re.findall(r"<title>([^<:]+): ", chart)
+    assert sorted(titles) == sorted(release.name for release in dated)
+    # InternLM (2023, year only) is drawn approximate and before InternLM2 (January 2024).
+    assert "InternLM: 2023 (year only)" in chart
+    assert chart.index("InternLM: 2023") < chart.index("InternLM2: January 2024") < chart.index("InternLM2.5: July 2024")
+
+
+def test_the_release_list_has_a_chart_of_its_page(client, starting_data):
+    html = client.get("/releases/").content.decode()
+    assert 'class="release-chart"' in html and "Releases by lab" in html
