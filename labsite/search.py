@@ -16,7 +16,16 @@ On both, a result must match every word of the query, each in any of the fields.
 import re
 
 from django.db import connections
-from django.db.models import BooleanField, Case, F, FloatField, IntegerField, Q, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    F,
+    FloatField,
+    IntegerField,
+    Q,
+    Value,
+    When,
+)
 from django.db.models.expressions import RawSQL
 
 CONFIG = "english"

@@ -213,6 +213,8 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Separate request and response components: writes take slugs, reads give links.
     "COMPONENT_SPLIT_REQUEST": True,
+    # Programs write JSON (the form parsers serve the browsable API's HTML forms only).
+    "PARSER_WHITELIST": ["rest_framework.parsers.JSONParser"],
     "SCHEMA_PATH_PREFIX": "/api/",
     # Choice fields shared by several models, named once each.
     "ENUM_NAME_OVERRIDES": {
@@ -244,7 +246,7 @@ if not DEBUG:
 # --------------------------------------------------------------------------
 # Production: security, static files, logins, logs (issue 5). Kept in one block.
 # --------------------------------------------------------------------------
-from csp.constants import NONE, SELF  # noqa: E402
+from csp.constants import NONE, SELF
 
 INSTALLED_APPS += ["csp", "axes", "labsite.apps.LabsiteConfig"]  # labsite: http(s)-only URLs
 

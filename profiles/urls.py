@@ -15,6 +15,7 @@ urlpatterns = [
     path("labs/<slug:slug>/", views.LabDetailView.as_view(), name="lab-detail"),
     path("labs/<slug:slug>/feed/", feeds.ChangesFeed(), name="lab-feed"),
     path("labs/<slug:slug>/feed/atom/", feeds.AtomChangesFeed(), name="lab-feed-atom"),
+    path("compare/", views.CompareView.as_view(), name="compare"),
     path("people/<slug:slug>/", views.PersonDetailView.as_view(), name="person-detail"),
     path("releases/", views.ReleaseListView.as_view(), name="release-list"),
     path("releases/<slug:slug>/", views.ReleaseDetailView.as_view(), name="release-detail"),

@@ -176,6 +176,38 @@ class LabDetailView(PreviewableDetailMixin, DetailView):
         return context
 
 
+class CompareView(PublicPageCacheMixin, TemplateView):
+    """
+    Two to four labs side by side (/compare/?labs=a,b,c): at a glance, leadership,
+    releases per year, open weights, and how they relate to each other.
+    """
+
+    template_name = "profiles/compare.html"
+    max_labs = 4
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        # ?labs=a,b from a shared link, or ?labs=a&labs=b from the page's own form.
+        requested = [
+            slug for value in self.request.GET.getlist("labs") for slug in value.replace(" ", "").split(",") if slug
+        ]
+        slugs = list(dict.fromkeys(requested))[: self.max_labs]
+        found = {lab.slug: lab for lab in Lab.objects.published().with_profile().filter(slug__in=slugs)}
+        labs = [found[slug] for slug in slugs if slug in found]
+        years = sorted({year for lab in labs for year in lab.releases_per_year()}, reverse=True)
+        chosen = {lab.pk for lab in labs}
+        context.update(
+            labs=labs,
+            missing=[slug for slug in slugs if slug not in found],
+            too_many=len(dict.fromkeys(requested)) > self.max_labs,
+            releases_by_year=[(year, [lab.releases_per_year().get(year, 0) for lab in labs]) for year in years],
+            relations=[relation for lab in labs for relation in lab.relations.all() if relation.other_lab_id in chosen],
+            all_labs=Lab.objects.published().only("slug", "name").order_by("name"),
+            selected=slugs,
+        )
+        return context
+
+
 class PersonDetailView(PreviewableDetailMixin, DetailView):
     model = Person
     template_name = "profiles/person_detail.html"

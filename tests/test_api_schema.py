@@ -136,7 +136,7 @@ def publisher_token(db):
 
 @schema.parametrize()
 # Bounded: a few generated examples per operation keep the run well under two minutes.
-@hypothesis_settings(max_examples=4, deadline=None, derandomize=True, phases=[Phase.generate],
+@hypothesis_settings(max_examples=5, deadline=None, derandomize=True, phases=[Phase.generate],
                      suppress_health_check=list(HealthCheck))
 def test_no_operation_breaks_its_schema_or_the_server(case, fuzz_data, publisher_token):
     # Reads as a reader; writes as a publisher (so they get past 401 and reach validation).

@@ -16,7 +16,9 @@ from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
 from profiles.models import Citation, Lab, PublicationState, Release, Role, Section
-from tests.factories import cite, make_lab, make_organization, make_person, make_release, make_role, make_source
+from tests.factories import (
+    cite, make_lab, make_organization, make_person, make_release, make_role, make_section, make_source,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -162,6 +164,22 @@ def test_release_people_sources_and_parts_are_writable_with_slugs(editor):
     assert Citation.objects.count() == 0
 
 
+def test_staff_browse_the_api_with_forms_in_a_session():
+    """The browsable API, signed in with a session: pages with write forms render."""
+    client = APIClient()
+    client.force_login(user_in("Publisher", "browser"))
+    lab = make_lab("Form Lab")
+    role = make_role(make_person(), lab)
+    for url in ["/api/labs/", f"/api/labs/{lab.slug}/", f"/api/roles/{role.pk}/", "/api/sections/"]:
+        response = client.get(url, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200, url
+        assert b"<form" in response.content, url
+    # A session write (the browsable API's forms) needs the CSRF token, as any form.
+    strict = APIClient(enforce_csrf_checks=True)
+    strict.force_login(User.objects.get(username="browser"))
+    assert error_of(strict.post("/api/labs/", NEW_LAB, format="json"), 403)["code"] == "permission_denied"
+
+
 # --- validation: the model's, with errors keyed by field ----------------------
 
 
@@ -224,11 +242,14 @@ def test_a_profile_etag_changes_when_anything_it_shows_changes(anonymous):
     make_role(person, lab)
     source = make_source("Fresh Source")
     cite(source, lab=lab)
+    section_source = make_source("Section Source")
+    cite(section_source, section=make_section(lab, "origins"))
     url = f"/api/labs/{lab.slug}/"
-    for change in [lambda: setattr(release, "name", "Renamed") or release.save(),
+    for number, change in enumerate([lambda: setattr(release, "name", "Renamed") or release.save(),
                    lambda: setattr(person, "name", "Renamed Person") or person.save(),
                    lambda: setattr(source, "title", "Renamed Source") or source.save(),
-                   lambda: Role.objects.filter(lab=lab).first().delete()]:
+                   lambda: setattr(section_source, "title", "Renamed Too") or section_source.save(),
+                   lambda: Role.objects.filter(lab=lab).first().delete()]):
         etag = anonymous.get(url)["ETag"]
         assert anonymous.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
         change()
@@ -243,6 +264,23 @@ def test_a_repeat_list_request_is_a_304(anonymous):
     assert anonymous.get("/api/labs/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
     make_lab("Another Lab")
     assert anonymous.get("/api/labs/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
+
+
+def test_staff_previews_in_constant_queries(editor, django_assert_max_num_queries):
+    """Staff see drafts too (with_profile(preview=True)); the query count still does not grow."""
+    lab = make_lab("Preview Lab", state=DRAFT)
+    counts = []
+    for _ in range(2):
+        for _ in range(10):
+            make_release(lab, state=DRAFT)
+            make_role(make_person(state=DRAFT), lab)
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            assert editor.get(f"/api/labs/{lab.slug}/").status_code == 200
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1]
 
 
 def test_staff_and_readers_get_different_etags(editor, anonymous):
@@ -313,7 +351,7 @@ def test_errors_have_one_shape(anonymous, editor, publisher):
     assert error["code"] == "invalid" and "Unknown parameter" in error["message"]
     assert list(error["fields"]) == ["colour"] and "search" in error["fields"]["colour"][0]
     assert error_of(anonymous.get("/api/labs/nope/"), 404)["code"] == "not_found"
-    for url in ["/api/nothing-here/", "/api/labs/a/b/c/", "/api/labs"]:
+    for url in ["/api/nothing-here/", "/api/labs/a/b/c/", "/api/labs", "/api/labs/a%0Ab/"]:
         assert error_of(anonymous.get(url), 404)["code"] == "not_found", url
     assert error_of(publisher.delete("/api/organizations/x/"), 405)["code"] == "method_not_allowed"
     assert error_of(editor.put("/api/labs/", {}, format="json"), 405)["code"] == "method_not_allowed"

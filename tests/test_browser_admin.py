@@ -1,16 +1,11 @@
 """The live Markdown preview in a real browser (Playwright driving Debian's Chromium)."""
 
-import os
 import shutil
 
 import pytest
 from django.contrib.auth.models import Group, User
 
 from tests.factories import make_lab, make_section
-
-# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse the
-# ORM calls the test makes around it.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -30,7 +25,11 @@ pytestmark = [
 
 
 @pytest.fixture
-def page():
+def page(monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse the
+    # ORM calls the test makes around it. Set for this test only: left in os.environ at import
+    # time, it would leak into every later subprocess (`check --deploy` flags it as async.E001).
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:

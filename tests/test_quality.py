@@ -25,6 +25,7 @@ PAGES = {
     "release list": "/releases/",
     "release": "/releases/internlm2-5/",
     "sources": "/sources/",
+    "compare": "/compare/?labs=shanghai-ai-laboratory,baai",
     "not found": "/labs/no-such-lab/",
 }
 CHROMIUM_ARGS = [

@@ -23,10 +23,12 @@ PRODUCTION_ENV = {
 
 
 def run_manage(*args, env=None):
-    environment = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY"}}
+    # Not inherited: the browser tests set DJANGO_ALLOW_ASYNC_UNSAFE in this process.
+    unwanted = {"DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    environment = {key: value for key, value in os.environ.items() if key not in unwanted}
     environment.update(env or {})
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=environment, capture_output=True, text=True, timeout=120
+        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=environment, check=False, capture_output=True, text=True, timeout=120
     )
 
 
@@ -49,7 +51,7 @@ def test_production_settings_make_cookies_secure_and_http_only():
         "'SECURE_HSTS_SECONDS', 'SECURE_SSL_REDIRECT', 'SECURE_CONTENT_TYPE_NOSNIFF', 'SECURE_REFERRER_POLICY', 'DEBUG']}))"
     )
     environment = {**os.environ, **PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE": "labsite.settings"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=environment, capture_output=True, text=True)
+    result = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=environment, check=False, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     import json
 

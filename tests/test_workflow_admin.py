@@ -137,7 +137,7 @@ def test_publisher_creates_and_revokes_a_preview_link(publisher):
 
     link = PreviewLink.objects.get()
     assert link.target == lab and link.created_by.username == "pat"
-    assert f"http://testserver{link.get_absolute_url()}" in page_text(response)
+    assert f"://testserver{link.get_absolute_url()}" in page_text(response)  # the full address to hand over
     publisher.post(admin_url(PreviewLink, "changelist"), {"action": "revoke", "_selected_action": [link.pk]})
     link.refresh_from_db()
     assert not link.is_active

@@ -8,7 +8,7 @@ related kind, taken as subqueries of the one cheap ETag query, says whether anyt
 the detail shows has changed.
 """
 
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Q, Subquery
 
 from ..models import Backing, Citation, LabRelation, Person, Release, Role, Section, Source
 
@@ -25,6 +25,8 @@ def _ids(model, **filters):
 
 def lab_freshness():
     lab = OuterRef("pk")
+    # One level deeper (a subquery inside the history subquery), the lab is two levels out.
+    outer_lab = OuterRef(OuterRef("pk"))
     return {
         "releases_changed": _latest(Release, lab=lab),
         "sections_changed": _latest(Section, lab=lab),
@@ -32,10 +34,12 @@ def lab_freshness():
         "backings_changed": _latest(Backing, lab=lab),
         "relations_changed": _latest(LabRelation, lab=lab),
         "citations_changed": _latest(Citation, lab=lab),
-        "section_citations_changed": _latest(Citation, section__in=_ids(Section, lab=lab)),
-        "release_citations_changed": _latest(Citation, release__in=_ids(Release, lab=lab)),
-        "people_changed": _latest(Person, id__in=Role.objects.filter(lab=lab).values("person")),
-        "sources_changed": _latest(Source, id__in=Citation.objects.filter(lab=lab).values("source")),
+        "section_citations_changed": _latest(Citation, section__in=_ids(Section, lab=outer_lab)),
+        "release_citations_changed": _latest(Citation, release__in=_ids(Release, lab=outer_lab)),
+        "people_changed": _latest(Person, id__in=Role.objects.filter(lab=outer_lab).values("person")),
+        "sources_changed": _latest(Source, id__in=Citation.objects.filter(
+            Q(lab=outer_lab) | Q(section__lab=outer_lab) | Q(release__lab=outer_lab)
+        ).values("source")),
     }
 
 

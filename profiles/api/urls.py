@@ -25,5 +25,6 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,
     # Last: anything else under /api/ is a JSON 404, not the site's HTML page.
-    re_path(r"^.*$", exceptions.not_found),
+    # ([\s\S], not ".": a path may hold an encoded newline.)
+    re_path(r"^[\s\S]*$", exceptions.not_found),
 ]

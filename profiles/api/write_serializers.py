@@ -65,10 +65,6 @@ class ModelWriteSerializer(serializers.ModelSerializer):
         self.instance = instance
         return instance
 
-    @property
-    def data(self):  # pragma: no cover - the viewsets answer with the detail serializer
-        raise AssertionError("Write serializers only validate and save; answer with the read serializer.")
-
 
 class LabWriteSerializer(ModelWriteSerializer):
     slug_from = "name"
