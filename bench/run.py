@@ -66,14 +66,17 @@ def site_env(database_url, cache):
     env.update(
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
+        ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         DATABASE_URL=database_url,
         SECURE_SSL_REDIRECT="0",
+        STATIC_MANIFEST="1",
         # The benchmark measures throughput, not the abuse limits.
         API_THROTTLE_ANON="100000000/min",
         API_THROTTLE_USER="100000000/min",
     )
     env.pop("REDIS_URL", None)
+    # "Without the cache": no page cache at all. "With": the shared Redis cache and page cache.
+    env["PAGE_CACHE_SECONDS"] = "300" if cache else "0"
     if cache:
         env["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/15")
     return env
@@ -174,9 +177,10 @@ def count_queries(env, paths):
 def bench_site(database, url, cache, duration):
     env = site_env(url, cache)
     port = free_port()
+    log_file = open(RESULTS / f"gunicorn-{database}-{'cache' if cache else 'nocache'}.log.tmp", "w")
     server = subprocess.Popen(
         [str(GUNICORN), "labsite.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )
     rows = []
     try:
@@ -201,6 +205,7 @@ def bench_site(database, url, cache, duration):
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log_file.close()
     return rows
 
 
