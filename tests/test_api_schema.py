@@ -10,7 +10,9 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.staticfiles import finders
+from django.core import signals
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.test import Client
 from django.test import override_settings
 from drf_spectacular.generators import SchemaGenerator
@@ -122,9 +124,18 @@ def fuzz_data(db):
     cite(make_source("fuzz-source"), section=section)
     cite(make_source("fuzz-source-2"), release=release)
     # Throttling is tested on its own (test_api_writes); here it would only cut the run short.
-    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK,
-                                           "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None}}):
-        yield
+    # The WSGI handler closes the database connection around each request; in a test that
+    # connection holds the test's transaction (PostgreSQL then reports it closed). Django's
+    # test Client disconnects the same receivers for the same reason.
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    try:
+        with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK,
+                                               "DEFAULT_THROTTLE_RATES": {"anon": None, "user": None}}):
+            yield
+    finally:
+        signals.request_started.connect(close_old_connections)
+        signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

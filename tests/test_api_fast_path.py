@@ -1,0 +1,44 @@
+"""The release list's fast read path gives exactly what the serializer (and so the schema) says."""
+
+import datetime
+import json
+
+import pytest
+from rest_framework.request import Request
+from rest_framework.test import APIClient, APIRequestFactory
+
+from profiles.api.serializers import ReleaseSerializer
+from profiles.models import Release
+from tests.factories import make_lab, make_release
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def releases():
+    lab = make_lab("Fast Lab", founded=datetime.date(2010, 1, 1), founded_precision="year")
+    family = make_release(lab, "Fast Family", kind="model_family", released=None, accessibility="open_unrestricted")
+    make_release(lab, "Fast 7B", family=family, released=datetime.date(2024, 7, 19), released_precision="day",
+                 sizes="7B", modality="language", license="Apache-2.0", accessibility="open_restricted", is_flagship=True)
+    make_release(lab, "Fast Vision", family=family, released=datetime.date(2023, 1, 1), released_precision="year",
+                 modality="vision_language", accessibility="api")
+    make_release(make_lab("Other Fast Lab"), "Elsewhere", released=datetime.date(2022, 3, 1), kind="dataset")
+
+
+def test_the_fast_list_equals_the_serializer(releases):
+    response = APIClient().get("/api/releases/?page_size=100", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    request = Request(APIRequestFactory().get("/api/releases/?page_size=100"))
+    expected = ReleaseSerializer(Release.objects.published().with_related(), many=True, context={"request": request}).data
+    assert response.json()["results"] == json.loads(json.dumps(expected))
+    assert [row["name"] for row in response.json()["results"]] == ["Fast 7B", "Fast Vision", "Elsewhere", "Fast Family"]
+
+
+def test_the_fast_list_keeps_filters_search_ordering_and_validators(releases):
+    client = APIClient()
+    assert [r["name"] for r in client.get("/api/releases/?lab=fast-lab&open_weights=true").json()["results"]] == ["Fast 7B", "Fast Family"]
+    assert [r["name"] for r in client.get("/api/releases/?search=vision").json()["results"]] == ["Fast Vision"]
+    assert [r["name"] for r in client.get("/api/releases/?ordering=name").json()["results"]][:2] == ["Elsewhere", "Fast 7B"]
+    first = client.get("/api/releases/")
+    assert first.has_header("ETag") and first.has_header("Last-Modified")
+    assert client.get("/api/releases/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
