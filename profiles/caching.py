@@ -57,14 +57,18 @@ class PublicPageCacheMixin:
 
     def dispatch(self, request, *args, **kwargs):
         timeout = settings.PAGE_CACHE_SECONDS
-        if not timeout or request.method not in ("GET", "HEAD") or request.user.is_authenticated:
+        # Previews (staff, or a signed link held by anyone) are never cached: they show
+        # what readers may not see, and a revoked link must stop working at once.
+        previewing = getattr(self, "preview_link", None) is not None
+        if not timeout or request.method not in ("GET", "HEAD") or request.user.is_authenticated or previewing:
             return super().dispatch(request, *args, **kwargs)
         key = f"labsite:page:{content_generation()}:{request.get_full_path()}"
         cached = cache.get(key)
         if cached is not None:
             return cached
         response = super().dispatch(request, *args, **kwargs)
-        if response.status_code == 200 and not response.has_header("Set-Cookie"):
+        private = "private" in response.get("Cache-Control", "") or "no-store" in response.get("Cache-Control", "")
+        if response.status_code == 200 and not response.has_header("Set-Cookie") and not private:
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()
             until_go_live = seconds_until_next_go_live()

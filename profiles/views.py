@@ -141,7 +141,7 @@ class LabListView(PublicPageCacheMixin, ListView):
         return context
 
 
-class LabDetailView(PreviewableDetailMixin, DetailView):
+class LabDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView):
     """A lab profile, in the order of the reference profile (see the template)."""
 
     model = Lab
@@ -208,7 +208,7 @@ class CompareView(PublicPageCacheMixin, TemplateView):
         return context
 
 
-class PersonDetailView(PreviewableDetailMixin, DetailView):
+class PersonDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView):
     model = Person
     template_name = "profiles/person_detail.html"
     context_object_name = "person"
@@ -257,7 +257,7 @@ class ReleaseListView(PublicPageCacheMixin, ListView):
         return context
 
 
-class ReleaseDetailView(PreviewableDetailMixin, DetailView):
+class ReleaseDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView):
     model = Release
     template_name = "profiles/release_detail.html"
     context_object_name = "release"
@@ -277,7 +277,7 @@ class ReleaseDetailView(PreviewableDetailMixin, DetailView):
         return context
 
 
-class SourceListView(ListView):
+class SourceListView(PublicPageCacheMixin, ListView):
     """Every source, each with an anchor (#slug) and what cites it."""
 
     template_name = "profiles/source_list.html"
