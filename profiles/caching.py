@@ -40,6 +40,8 @@ def seconds_until_next_go_live():
     from .models import Lab, Person, Release, Source
 
     cached = cache.get(NEXT_GO_LIVE_KEY)
+    if cached and datetime.datetime.fromisoformat(cached) <= timezone.now():
+        cached = None  # that row is live now: look for the one after it
     if cached is None:
         # One query over the four tables.
         first, *others = [model.objects.scheduled().values_list("published_at", flat=True).order_by()
