@@ -4,7 +4,6 @@ what a reader may see and prefetch it, so every page runs a fixed number of quer
 and hands it to a template; the views only pick and arrange.
 """
 
-from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
@@ -16,7 +15,6 @@ from .filters import LabIndexFilter
 from .timeline import build_timeline
 from .models import (
     Lab,
-    LabKind,
     Person,
     PreviewLink,
     PublicationState,

@@ -4,7 +4,6 @@ conditional requests (304, 412, 409), errors in one shape, throttling, CSV, hist
 """
 
 import datetime
-import json
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -15,7 +14,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
-from profiles.models import Citation, Lab, PublicationState, Release, Role, Section
+from profiles.models import Citation, Lab, PublicationState, Role, Section
 from tests.factories import (
     cite, make_lab, make_organization, make_person, make_release, make_role, make_section, make_source,
 )

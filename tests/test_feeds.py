@@ -7,7 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from profiles.models import Lab, PublicationState, Role
+from profiles.models import PublicationState, Role
 from tests.factories import make_lab, make_person, make_release, make_role
 
 pytestmark = pytest.mark.django_db
