@@ -173,12 +173,13 @@ REST_FRAMEWORK = {
     # Everyone reads (the querysets decide what); staff with the model permission write.
     "DEFAULT_PERMISSION_CLASSES": ["profiles.api.permissions.StaffModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
-        "django_filters.rest_framework.DjangoFilterBackend",
+        "profiles.api.filters.FilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": [
-        "rest_framework.renderers.JSONRenderer",
+        # orjson: the same JSON as DRF's renderer, encoded several times faster.
+        "drf_orjson_renderer.renderers.ORJSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
         "profiles.api.renderers.CSVRenderer",
     ],

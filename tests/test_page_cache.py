@@ -79,3 +79,53 @@ def test_signed_in_staff_never_get_the_readers_copy(client, lab):
     client.force_login(editor)
     _response, queries = get(client, "/labs/cached-lab/")
     assert queries > 0
+
+
+# --------------------------------------------------------------------------
+# API list totals: counted once per content generation, never stale
+# --------------------------------------------------------------------------
+
+
+def release_total(client, url="/api/releases/"):
+    response, queries = get(client, url)
+    assert response.status_code == 200, response.content
+    return response.json()["count"], queries
+
+
+def test_a_list_total_is_counted_once_until_the_content_changes(client, lab):
+    first, first_queries = release_total(client)
+    second, second_queries = release_total(client)
+    assert first == second == 1
+    assert second_queries == first_queries - 2 == 1  # no count, no go-live look-up: the page alone
+    # Other filters are another total.
+    assert release_total(client, "/api/releases/?kind=dataset")[0] == 0
+
+
+def test_a_publish_changes_the_list_total_at_once(client, lab):
+    release_total(client)
+    draft = make_release(lab, "Brand New Model", state=PublicationState.REVIEW)
+    assert release_total(client)[0] == 1
+    publisher = User.objects.create_user("pub", is_staff=True)
+    publisher.groups.add(Group.objects.get(name="Publisher"))
+    Release.objects.get(pk=draft.pk).transition(User.objects.get(pk=publisher.pk), PublicationState.PUBLISHED)
+    assert release_total(client)[0] == 2
+    Release.objects.get(pk=draft.pk).delete()
+    assert release_total(client)[0] == 1
+
+
+def test_a_scheduled_go_live_is_counted_when_it_happens(client, lab):
+    make_release(lab, "Scheduled Model", published_at=timezone.now() + datetime.timedelta(seconds=1))
+    assert release_total(client)[0] == 1
+    time.sleep(1.2)  # nothing is saved when it goes live: the total must not be kept past it
+    assert release_total(client)[0] == 2
+
+
+def test_staff_totals_are_their_own(client, lab):
+    make_release(lab, "Draft Model", state=PublicationState.DRAFT)
+    assert release_total(client)[0] == 1
+    editor = User.objects.create_user("ed", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editor"))
+    client.force_login(editor)
+    assert release_total(client)[0] == 2  # drafts included, and not taken from the readers' total
+    client.logout()
+    assert release_total(client)[0] == 1

@@ -8,8 +8,8 @@ rendered page. ``If-Match`` on a write takes that ETag, or the bare version numb
 """
 
 import hashlib
-import json
 
+import orjson
 from django.utils.http import http_date, parse_http_date_safe, quote_etag
 from rest_framework import status
 from rest_framework.response import Response
@@ -35,7 +35,7 @@ def row_etag(model, pk, version, updated, who, related=()):
 
 
 def body_etag(data):
-    payload = json.dumps(data, sort_keys=True, default=str).encode()
+    payload = orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=str)
     return quote_etag(hashlib.sha256(payload).hexdigest()[:32])
 
 
