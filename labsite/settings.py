@@ -131,8 +131,20 @@ if REDIS_URL:
             },
         }
     }
-else:
+elif DEBUG:
+    # runserver is one process, so its memory is shared by every request.
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    # gunicorn runs several processes, and they must agree on the content generation
+    # (profiles/caching.py) or one would serve pages another has retired: without
+    # Redis they share a directory (one machine only; several need REDIS_URL).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": os.environ.get("CACHE_DIR", str(BASE_DIR / "var" / "cache")),
+            "OPTIONS": {"MAX_ENTRIES": 10000},
+        }
+    }
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

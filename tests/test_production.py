@@ -124,6 +124,24 @@ def settings_in_subprocess(env, *names):
     return json.loads(result.stdout)
 
 
+def test_without_redis_production_workers_share_the_content_generation(tmp_path):
+    # Each run is a separate process, as gunicorn's workers are: a save in one must
+    # retire the pages and totals every other one has cached.
+    environment = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
+    environment.update(DJANGO_SETTINGS_MODULE="labsite.settings", DEBUG="0", SECRET_KEY="x" * 60, CACHE_DIR=str(tmp_path))
+
+    def run(statement):
+        code = f"import django; django.setup(); from profiles import caching; {statement}"
+        result = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=environment, check=False, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    first = run("print(caching.content_generation())")
+    assert run("print(caching.content_generation())") == first
+    run("caching.bump_content_generation()")
+    assert run("print(caching.content_generation())") not in ("", first)
+
+
 def test_static_files_are_compressed_and_hashed_only_when_asked(settings):
     # The suite (and development) use plain storage: {% static %} needs no manifest.
     assert settings.STORAGES["staticfiles"]["BACKEND"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
