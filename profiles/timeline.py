@@ -3,8 +3,9 @@ The release timeline: releases laid out over time as an SVG drawn on the server.
 
 Dates are placed as honestly as they are known: a day is a point, a month is a
 span over that month, a year is a span over the whole year marked approximate.
-This module only computes the geometry; ``templates/profiles/_timeline.html``
-draws it (so every label is auto-escaped) with a text alternative beside it.
+This module only computes the geometry; the ``timeline_chart`` tag (profiles_tags.py)
+draws it with ``format_html``, so every label is escaped, and
+``templates/profiles/_timeline.html`` puts a text alternative beside it.
 """
 
 import calendar

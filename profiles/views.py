@@ -167,8 +167,7 @@ class LabDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView):
             other_leaders=[role for role in lab.current_roles() if role != director],
             current_roles=lab.current_roles(),
             past_roles=lab.past_roles(),
-            numbered_sources=lab.numbered_sources(),
-            source_numbers=lab.source_numbers(),
+            numbered_sources=lab.numbered_sources,
             timeline=build_timeline(lab.releases.all(), row_of=lambda release: family_of[release.pk]),
         )
         return context

@@ -256,7 +256,7 @@ def test_the_seed_article_is_cited_by_everything_taken_from_it(starting_data):
         assert cited.filter(release=release).exists(), release
     for person in Person.objects.all():
         assert cited.filter(person=person).exists(), person
-    assert [(number, src.slug) for number, src, _claims in profile().numbered_sources()] == [(1, SEED_SOURCE)]
+    assert [(number, src.slug) for number, src, _claims in profile().numbered_sources] == [(1, SEED_SOURCE)]
 
 
 def test_everything_is_published_and_live(starting_data):

@@ -181,7 +181,7 @@ def test_sources_are_numbered_in_order_of_first_citation():
     cite(first, section=section)
     cite(second, section=section)
     profile = Lab.objects.with_profile().get(pk=lab.pk)
-    assert [(n, s.title, claims) for n, s, claims in profile.numbered_sources()] == [
+    assert [(n, s.title, claims) for n, s, claims in profile.numbered_sources] == [
         (1, "Second", ["Founded in 2015."]),
         (2, "First", []),
     ]

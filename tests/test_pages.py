@@ -469,9 +469,9 @@ def queries(client, url):
         # count for the paginator; labs with release counts and latest release; one count per
         # filter facet (4); the page cache's next scheduled go-live (once per save)
         ("/labs/", 7),
-        ("/labs/grown-lab/", 10),  # the lab; then citations, sections, their citations, roles, releases,
-        # their citations, backings, relations (with_profile's prefetches); the page cache's
-        # next scheduled go-live
+        ("/labs/grown-lab/", 8),  # the lab; then sections, roles, releases, backings, relations
+        # (with_profile's prefetches); every citation of the profile (one query); the page
+        # cache's next scheduled go-live
         # count; one page of releases with lab and family; the labs for the filter; the page
         # cache's next scheduled go-live
         ("/releases/", 4),

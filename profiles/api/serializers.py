@@ -41,6 +41,7 @@ from ..models import (
     Role,
     Section,
     Source,
+    slug_url_parts,
 )
 from ..partial_dates import format_partial_date, iso_partial_date
 
@@ -532,16 +533,15 @@ class ReleaseRows:
         "slug", "name", "kind", "released", "released_precision", "sizes", "modality", "license",
         "accessibility", "is_flagship", "updated", "lab__slug", "lab__name", "family__slug", "family__name",
     ]
-    SLUG = "--slug--"
 
     def __init__(self, request):
-        def prefix(view_name, absolute):
-            path = reverse(view_name, kwargs={"slug": self.SLUG})
-            return (request.build_absolute_uri(path) if absolute else path).split(self.SLUG)
+        def prefix(view_name):
+            before, after = slug_url_parts(view_name)
+            return request.build_absolute_uri(before), after
 
-        self.api_release = prefix("api:release-detail", True)
-        self.api_lab = prefix("api:lab-detail", True)
-        self.page_release = prefix("profiles:release-detail", True)
+        self.api_release = prefix("api:release-detail")
+        self.api_lab = prefix("api:lab-detail")
+        self.page_release = prefix("profiles:release-detail")
         self.kinds = dict(ReleaseKind.choices)
         self.modalities = dict(Modality.choices)
         self.access = dict(Accessibility.choices)

@@ -1,12 +1,20 @@
 """
-Template helpers for the public pages: partial dates in <time>, footnote markers and
-grouping rows by their ``kind`` choice. They only read what the view fetched, so they
-never query the database.
+Template helpers for the public pages: partial dates in <time>, footnote markers,
+grouping rows by their ``kind`` choice, and the two fragments repeated for every
+release on a page (its facts line and its mark on the timeline chart). They only read
+what the view fetched, so they never query the database.
+
+The repeated fragments are built here with ``format_html`` (which escapes every value
+as the template engine would) rather than in included templates: a lab page repeats
+them for each of its releases, and as templates they were two thirds of its rendering
+time.
 """
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
 
 from ..partial_dates import format_partial_date, iso_partial_date
 
@@ -27,24 +35,19 @@ def partial_time(value, precision):
 
 
 @register.simple_tag
-def cite_marks(obj, numbers):
+def cite_marks(obj, lab):
     """
-    Footnote markers ([1], [2]) for what ``obj`` (a lab, section or release) cites, linking
-    to the numbered list at the foot of the profile. ``numbers`` is ``lab.source_numbers()``;
-    the citations were prefetched by ``with_profile()`` (published sources only).
+    Footnote markers ([1], [2]) for what ``obj`` (the lab, or one of its sections or
+    releases) cites, linking to the numbered list at the foot of ``lab``'s profile
+    (``Lab.profile_citations``: published sources only, outside a preview).
     """
-    seen = []
-    for citation in obj.citations.all():
-        number = numbers.get(citation.source_id)
-        if number is not None and number not in seen:
-            seen.append(number)
+    numbers = lab.source_numbers
+    seen = sorted({numbers[citation.source_id] for citation in lab.citations_of(obj) if citation.source_id in numbers})
     if not seen:
         return ""
     return format_html(
         '<sup class="cite">{}</sup>',
-        format_html_join(
-            "", '<a href="#source-{0}" aria-label="Source {0}">[{0}]</a>', ((number,) for number in sorted(seen))
-        ),
+        format_html_join("", '<a href="#source-{0}" aria-label="Source {0}">[{0}]</a>', ((number,) for number in seen)),
     )
 
 
@@ -75,3 +78,70 @@ def iso_datetime(value):
     if value is None:
         return ""
     return timezone.localtime(value).replace(microsecond=0).isoformat()
+
+
+@register.simple_tag
+def release_facts(release, with_lab=False):
+    """One line of facts about a release (date, kind, sizes, licence, access); ``with_lab`` adds its lab."""
+    facts = []
+    if with_lab:
+        facts.append(format_html('<a href="{}">{}</a>', release.lab.get_absolute_url(), release.lab.name))
+    if release.released:
+        facts.append(partial_time(release.released, release.released_precision))
+    facts.append(release.get_kind_display())
+    if release.sizes:
+        facts.append(release.sizes)
+    if release.license:
+        facts.append(format_html("Licence: {}", release.license))
+    if release.accessibility != "unknown":
+        facts.append(release.get_accessibility_display())
+    return format_html('<ul class="facts">{}</ul>', format_html_join("", "<li>{}</li>", ((fact,) for fact in facts)))
+
+
+def _timeline_mark(mark):
+    release = mark.release
+    kind = release.kind
+    if mark.width:
+        shape = format_html(
+            '<rect class="release-chart__mark release-chart__mark--{}{}" x="{}" y="{}" width="{}" height="12" rx="3"></rect>',
+            kind, " release-chart__mark--approximate" if mark.approximate else "", mark.x, mark.y - 6, mark.width,
+        )
+    else:
+        shape = format_html(
+            '<circle class="release-chart__mark release-chart__mark--{}" cx="{}" cy="{}" r="6"></circle>', kind, mark.x, mark.y
+        )
+    return format_html(
+        '<a href="{}" class="release-chart__link"><title>{}: {}{}, {}</title>{}</a>',
+        release.get_absolute_url(), release.name, release.released_display,
+        " (year only)" if mark.approximate else "", release.get_kind_display().lower(), shape,
+    )
+
+
+@register.simple_tag
+def timeline_chart(timeline, chart_id):
+    """
+    The SVG of a ``profiles.timeline.Timeline``: a gridline per year, a row per family
+    (or lab), a linked mark per release. Numbers are written as SVG wants them, never
+    localised.
+    """
+    parts = [format_html(
+        '<svg class="release-chart__chart" viewBox="0 0 {} {}" aria-labelledby="{}-title" preserveAspectRatio="xMinYMin meet">'
+        '<title id="{}-title">Releases over time, {} to {}</title>',
+        timeline.width, timeline.height, chart_id, chart_id, timeline.years[0][0], timeline.years[-1][0] - 1,
+    )]
+    for number, (year, x) in enumerate(timeline.years, start=1):
+        parts.append(format_html(
+            '<line class="release-chart__grid" x1="{}" x2="{}" y1="18" y2="{}"></line>', x, x, timeline.height
+        ))
+        if number < len(timeline.years):
+            parts.append(format_html('<text class="release-chart__year" x="{}" y="14">{}</text>', round(x + 4, 1), year))
+    for row in timeline.rows:
+        parts.append(format_html(
+            '<text class="release-chart__row-label" x="{}" y="{}" text-anchor="end">{}</text>'
+            '<line class="release-chart__row-line" x1="{}" x2="{}" y1="{}" y2="{}"></line>',
+            timeline.plot_left - 10, row.y + 4, Truncator(row.label).chars(26),
+            timeline.plot_left, timeline.plot_right, row.y, row.y,
+        ))
+        parts.extend(_timeline_mark(mark) for mark in row.marks)
+    parts.append(mark_safe("</svg>"))
+    return mark_safe("\n".join(parts))
