@@ -12,6 +12,7 @@ scheduled go-live. Signed-in users (staff previews) and non-GET requests bypass 
 import datetime
 import hashlib
 import uuid
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
@@ -61,6 +62,14 @@ def cache_timeout(timeout):
     """``timeout`` seconds, cut short so nothing cached outlives the next scheduled go-live."""
     until_go_live = seconds_until_next_go_live()
     return timeout if until_go_live is None else min(timeout, int(until_go_live))
+
+
+def count_key(request, page_parameters):
+    """A list's path and filters in a stable order (``page_parameters`` left out): one total per set of rows."""
+    filters = sorted(
+        (name, value) for name, values in request.GET.lists() if name not in page_parameters for value in values
+    )
+    return f"{request.path}?{urlencode(filters)}"
 
 
 class CachedCountPaginator(Paginator):

@@ -33,6 +33,14 @@ def normalize(value, precision):
     return value
 
 
+# The site is written in English whatever the server's locale (strftime's %B follows
+# LC_TIME, and is slow besides: a page of 100 releases formats 100 dates).
+MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)
+
+
 def format_partial_date(value, precision):
     """Print what is known: "2023", "July 2020" or "19 July 2020"; "" for no date."""
     if value is None:
@@ -40,8 +48,8 @@ def format_partial_date(value, precision):
     if precision == DatePrecision.YEAR:
         return str(value.year)
     if precision == DatePrecision.MONTH:
-        return value.strftime("%B %Y")
-    return f"{value.day} {value.strftime('%B %Y')}"
+        return f"{MONTHS[value.month - 1]} {value.year}"
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
 def iso_partial_date(value, precision):

@@ -4,13 +4,14 @@ what a reader may see and prefetch it, so every page runs a fixed number of quer
 and hands it to a template; the views only pick and arrange.
 """
 
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import cached_property
 from django.views.generic import DetailView, ListView, TemplateView, View
 
-from .caching import PublicPageCacheMixin
+from .caching import CachedCountPaginator, PublicPageCacheMixin, count_key
 from .filters import LabIndexFilter
 from .timeline import build_timeline
 from .models import (
@@ -222,30 +223,44 @@ class PersonDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView)
 
 
 class ReleaseListView(PublicPageCacheMixin, ListView):
-    """The release timeline, newest first, filtered by lab (?lab=slug) and kind (?kind=)."""
+    """
+    The release timeline, newest first, filtered by lab and kind (?lab=, ?kind=). ``lab`` is
+    a lab's slug (the links from lab pages) or part of labs' names (what a reader types).
+    """
 
     template_name = "profiles/release_list.html"
     context_object_name = "releases"
     paginate_by = 25
+    paginator_class = CachedCountPaginator
+    # Up to this many labs the lab filter is a list to choose from; beyond it, a text
+    # field: a list of thousands of names is neither usable nor cheap to send.
+    lab_select_limit = 100
 
     def get_queryset(self):
         releases = public_releases()
-        lab = self.request.GET.get("lab", "")
+        lab = self.request.GET.get("lab", "").strip()
         if lab:
-            releases = releases.filter(lab__slug=lab)
+            releases = releases.filter(Q(lab__slug=lab) | Q(lab__name__icontains=lab))
         kind = self.request.GET.get("kind", "")
         if kind in ReleaseKind.values:
             releases = releases.filter(kind=kind)
         return releases
 
+    def get_paginator(self, queryset, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
+        # Readers share totals through the cache (see CachedCountPaginator).
+        if not self.request.user.is_authenticated:
+            kwargs["count_key"] = count_key(self.request, {"page"})
+        return super().get_paginator(queryset, per_page, orphans, allow_empty_first_page, **kwargs)
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["lab_choices"] = Lab.objects.published().only("slug", "name")
+        labs = list(Lab.objects.published().only("slug", "name")[: self.lab_select_limit + 1])
+        context["lab_choices"] = labs if len(labs) <= self.lab_select_limit else None
         context["kind_choices"] = ReleaseKind.choices
-        context["selected_lab"] = self.request.GET.get("lab", "")
+        context["selected_lab"] = self.request.GET.get("lab", "").strip()
         context["selected_kind"] = self.request.GET.get("kind", "")
         # The chart shows this page's releases, one row per lab (or per family for one lab).
-        by_family = bool(context["selected_lab"])
+        by_family = bool(context["selected_lab"]) and len({release.lab_id for release in context["releases"]}) == 1
         context["timeline"] = build_timeline(
             context["releases"],
             row_of=lambda r: (r.family.name if r.family_id else r.name) if by_family else r.lab.name,

@@ -129,3 +129,12 @@ def test_staff_totals_are_their_own(client, lab):
     assert release_total(client)[0] == 2  # drafts included, and not taken from the readers' total
     client.logout()
     assert release_total(client)[0] == 1
+
+
+def test_the_release_pages_total_is_counted_once_and_follows_a_publish(client, lab, settings):
+    settings.PAGE_CACHE_SECONDS = 0  # the page itself is built each time; only its total is kept
+    first, first_queries = get(client, "/releases/")
+    second, second_queries = get(client, "/releases/")
+    assert "1 release" in second.content.decode() and second_queries == first_queries - 2
+    make_release(lab, "Another Model")
+    assert "2 releases" in client.get("/releases/").content.decode()

@@ -390,6 +390,20 @@ def test_release_list_is_newest_first_paginated_and_filtered(client, profile):
     assert 'href="?lab=busy-lab&amp;page=2"' in get(client, "/releases/?lab=busy-lab").content.decode()
 
 
+def test_with_many_labs_the_release_filter_takes_a_typed_name(client, profile, monkeypatch):
+    from profiles.views import ReleaseListView
+
+    # A list of two labs is already "many" here; at scale it is a hundred.
+    monkeypatch.setattr(ReleaseListView, "lab_select_limit", 1)
+    page = get(client, "/releases/").content.decode()
+    assert '<input type="search" id="release-lab" name="lab"' in page and '<select id="release-lab"' not in page
+    typed = get(client, "/releases/?lab=harbour+ai")  # part of the name, any case
+    assert "3 releases" in text_of(typed)
+    assert 'value="harbour ai"' in typed.content.decode()  # what the reader typed stays in the field
+    assert "3 releases" in text_of(get(client, f"/releases/?lab={profile['lab'].slug}"))  # links still use the slug
+    assert "0 releases" in text_of(get(client, "/releases/?lab=no+such+lab"))
+
+
 def test_release_page_shows_lab_family_members_facts_and_description(client, profile):
     member = get(client, profile["member"].get_absolute_url())
     text = text_of(member)
@@ -472,8 +486,8 @@ def queries(client, url):
         ("/labs/grown-lab/", 8),  # the lab; then sections, roles, releases, backings, relations
         # (with_profile's prefetches); every citation of the profile (one query); the page
         # cache's next scheduled go-live
-        # count; one page of releases with lab and family; the labs for the filter; the page
-        # cache's next scheduled go-live
+        # count; one page of releases with lab and family; the labs for the filter; the next
+        # scheduled go-live (how long the count and the page may be kept)
         ("/releases/", 4),
     ],
 )

@@ -13,10 +13,14 @@ from django.db.models import OuterRef, Q, Subquery
 from ..models import Backing, Citation, LabRelation, Person, Release, Role, Section, Source
 
 
-def _latest(model, **filters):
+def _latest(model, *conditions, **filters):
     return Subquery(
-        model.history.model.objects.filter(**filters).order_by("-history_date").values("history_date")[:1]
+        model.history.model.objects.filter(*conditions, **filters).order_by("-history_date").values("history_date")[:1]
     )
+
+
+def _cited_sources(**filters):
+    return Citation.objects.filter(**filters).values("source")
 
 
 def _ids(model, **filters):
@@ -37,9 +41,14 @@ def lab_freshness():
         "section_citations_changed": _latest(Citation, section__in=_ids(Section, lab=outer_lab)),
         "release_citations_changed": _latest(Citation, release__in=_ids(Release, lab=outer_lab)),
         "people_changed": _latest(Person, id__in=Role.objects.filter(lab=outer_lab).values("person")),
-        "sources_changed": _latest(Source, id__in=Citation.objects.filter(
-            Q(lab=outer_lab) | Q(section__lab=outer_lab) | Q(release__lab=outer_lab)
-        ).values("source")),
+        # Three subqueries rather than one with OR across two joins, which the database
+        # can only answer by reading every citation (28 ms at 50,000 releases).
+        "sources_changed": _latest(
+            Source,
+            Q(id__in=_cited_sources(lab=outer_lab))
+            | Q(id__in=_cited_sources(section__lab=outer_lab))
+            | Q(id__in=_cited_sources(release__lab=outer_lab)),
+        ),
     }
 
 

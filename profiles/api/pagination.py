@@ -1,12 +1,11 @@
 """Page-number pagination that lets clients choose a page size, within a limit."""
 
 from functools import partial
-from urllib.parse import urlencode
 
 from rest_framework import pagination
 from rest_framework.exceptions import ValidationError
 
-from profiles.caching import CachedCountPaginator
+from profiles.caching import CachedCountPaginator, count_key
 
 
 class PageNumberPagination(pagination.PageNumberPagination):
@@ -19,17 +18,9 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def paginate_queryset(self, queryset, request, view=None):
         # Readers all see the same rows, so their totals are shared through the cache;
         # staff lists include drafts and are counted each time.
-        count_key = None if request.user.is_authenticated else self.count_key(request)
-        self.django_paginator_class = partial(CachedCountPaginator, count_key=count_key)
+        key = None if request.user.is_authenticated else count_key(request, self.page_parameters)
+        self.django_paginator_class = partial(CachedCountPaginator, count_key=key)
         return super().paginate_queryset(queryset, request, view)
-
-    def count_key(self, request):
-        """The list and its filters, in a stable order: one total per distinct set of rows."""
-        filters = sorted(
-            (name, value) for name, values in request.query_params.lists()
-            if name not in self.page_parameters for value in values
-        )
-        return f"{request.path}?{urlencode(filters)}"
 
     def get_page_size(self, request):
         # DRF clamps or ignores a bad page_size; a client asking for 100000 rows should
