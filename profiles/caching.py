@@ -20,6 +20,8 @@ from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from labsite.db_routers import is_pinned, pinned_to_primary
+
 GENERATION_KEY = "labsite:content-generation"
 NEXT_GO_LIVE_KEY = "labsite:next-go-live"
 
@@ -47,10 +49,12 @@ def seconds_until_next_go_live():
     if cached and datetime.datetime.fromisoformat(cached) <= timezone.now():
         cached = None  # that row is live now: look for the one after it
     if cached is None:
-        # One query over the four tables.
+        # One query over the four tables, on the primary (a replica may not have the
+        # latest schedule yet, and this is kept for every reader).
         first, *others = [model.objects.scheduled().values_list("published_at", flat=True).order_by()
                           for model in (Lab, Person, Release, Source)]
-        upcoming = first.union(*others).order_by("published_at").first()
+        with pinned_to_primary():
+            upcoming = first.union(*others).order_by("published_at").first()
         cached = upcoming.isoformat() if upcoming else ""
         cache.set(NEXT_GO_LIVE_KEY, cached, settings.PAGE_CACHE_SECONDS or 60)
     if not cached:
@@ -92,13 +96,17 @@ class CachedCountPaginator(Paginator):
 
     @cached_property
     def count(self):
-        if self.count_key is None:
+        # A client pinned to the primary just wrote: its total comes from there, as its rows do.
+        if self.count_key is None or is_pinned():
             return super().count
         digest = hashlib.sha256(self.count_key.encode()).hexdigest()
         key = f"labsite:count:{content_generation()}:{digest}"
         count = cache.get(key)
         if count is None:
-            count = super().count
+            # Kept for every reader until the next change: counted on the primary, never
+            # on a replica that may not have that change yet.
+            with pinned_to_primary():
+                count = super().count
             timeout = cache_timeout(self.COUNT_SECONDS)
             if timeout > 0:
                 cache.set(key, count, timeout)
@@ -113,17 +121,21 @@ class PublicPageCacheMixin:
         # Previews (staff, or a signed link held by anyone) are never cached: they show
         # what readers may not see, and a revoked link must stop working at once.
         previewing = getattr(self, "preview_link", None) is not None
-        if not timeout or request.method not in ("GET", "HEAD") or request.user.is_authenticated or previewing:
+        # A client pinned to the primary after a write reads its own writes, not a shared copy.
+        if not timeout or request.method not in ("GET", "HEAD") or request.user.is_authenticated or previewing or is_pinned():
             return super().dispatch(request, *args, **kwargs)
         key = f"labsite:page:{content_generation()}:{request.get_full_path()}"
         cached = cache.get(key)
         if cached is not None:
             return cached
-        response = super().dispatch(request, *args, **kwargs)
-        private = "private" in response.get("Cache-Control", "") or "no-store" in response.get("Cache-Control", "")
-        if response.status_code == 200 and not response.has_header("Set-Cookie") and not private:
+        # Kept for every reader until the next change: built from the primary, never from
+        # a replica that may not have that change yet (a miss is once per change and page).
+        with pinned_to_primary():
+            response = super().dispatch(request, *args, **kwargs)
             if hasattr(response, "render") and not response.is_rendered:
                 response.render()
+        private = "private" in response.get("Cache-Control", "") or "no-store" in response.get("Cache-Control", "")
+        if response.status_code == 200 and not response.has_header("Set-Cookie") and not private:
             timeout = cache_timeout(timeout)
             if timeout > 0:
                 cache.set(key, response, timeout)
