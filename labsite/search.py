@@ -26,7 +26,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.expressions import RawSQL
+from django.db.models.expressions import Expression
 
 CONFIG = "english"
 
@@ -38,9 +38,14 @@ DOCUMENTS = {
 }
 
 
-def document_sql(table):
-    """The tsvector expression of ``table``'s document (the GIN index is on exactly this)."""
-    joined = " || ' ' || ".join(f"COALESCE(\"{table}\".\"{column}\", '')" for column in DOCUMENTS[table])
+def document_sql(table, qualifier=None):
+    """
+    The tsvector expression of ``table``'s document (the GIN index is on exactly this),
+    its columns qualified by ``qualifier``: the table as the query at hand names it, in
+    SQL (default: the table's own quoted name).
+    """
+    qualifier = qualifier or f'"{table}"'
+    joined = " || ' ' || ".join(f"COALESCE({qualifier}.\"{column}\", '')" for column in DOCUMENTS[table])
     return f"to_tsvector('{CONFIG}'::regconfig, {joined})"
 
 
@@ -98,12 +103,28 @@ def search(queryset, query, weighted_fields, related=()):
     return queryset.annotate(search_rank=rank).order_by(F("search_rank").desc(), name_field, "pk")
 
 
+class DocumentMatch(Expression):
+    """
+    ``document @@ to_tsquery(tsquery)``: the condition the GIN index serves (PostgreSQL).
+
+    Written as SQL, since the index is on this exact expression, but with the table named
+    as the query being compiled names it: inside a subquery Django renames the table
+    ("U0"), and a fixed "profiles_lab" would then point at another query's row, or at none.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, model, tsquery):
+        super().__init__()
+        self.model, self.tsquery = model, tsquery
+
+    def as_sql(self, compiler, connection):
+        qualifier = compiler.quote_name_unless_alias(compiler.query.get_initial_alias())
+        return f"{document_sql(self.model._meta.db_table, qualifier)} @@ to_tsquery('{CONFIG}'::regconfig, %s)", [self.tsquery]
+
+
 def document_match(model, tsquery):
-    """``document @@ to_tsquery(tsquery)``: the condition the GIN index serves (PostgreSQL)."""
-    return RawSQL(
-        f"{document_sql(model._meta.db_table)} @@ to_tsquery('{CONFIG}'::regconfig, %s)",
-        [tsquery], output_field=BooleanField(),
-    )
+    return DocumentMatch(model, tsquery)
 
 
 def _postgres_term(model, term, fields, related):
