@@ -4,7 +4,6 @@ what a reader may see and prefetch it, so every page runs a fixed number of quer
 and hands it to a template; the views only pick and arrange.
 """
 
-from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
@@ -240,7 +239,13 @@ class ReleaseListView(PublicPageCacheMixin, ListView):
         releases = public_releases()
         lab = self.request.GET.get("lab", "").strip()
         if lab:
-            releases = releases.filter(Q(lab__slug=lab) | Q(lab__name__icontains=lab))
+            # The labs first, then their releases by key: a condition on the lab's name
+            # inside the release query would be checked against every release in turn.
+            labs = Lab.objects.published()
+            ids = list(labs.filter(slug=lab).values_list("pk", flat=True)) or list(
+                labs.filter(name__icontains=lab).values_list("pk", flat=True)
+            )
+            releases = releases.filter(lab__in=ids)
         kind = self.request.GET.get("kind", "")
         if kind in ReleaseKind.values:
             releases = releases.filter(kind=kind)
