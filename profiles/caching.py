@@ -114,19 +114,37 @@ class CachedCountPaginator(Paginator):
 
 
 class PublicPageCacheMixin:
-    """For public views: serve anonymous GETs from the shared cache (PAGE_CACHE_SECONDS; 0 = off)."""
+    """
+    For public views and API endpoints: serve anonymous GETs from the shared cache
+    (PAGE_CACHE_SECONDS; 0 = off). Views say what else than the URL picks the answer
+    (``shared_copy_variant``) and when a request must not be answered from a shared copy
+    (``shares_copy``).
+    """
+
+    def shared_copy_variant(self, request):
+        return ""
+
+    def admits(self, request):
+        """Whether a request may be answered (from a shared copy or not): the API's throttles."""
+        return True
+
+    def shares_copy(self, request):
+        # Previews (staff, or a signed link held by anyone) are never cached: they show
+        # what readers may not see, and a revoked link must stop working at once.
+        return getattr(self, "preview_link", None) is None
 
     def dispatch(self, request, *args, **kwargs):
         timeout = settings.PAGE_CACHE_SECONDS
-        # Previews (staff, or a signed link held by anyone) are never cached: they show
-        # what readers may not see, and a revoked link must stop working at once.
-        previewing = getattr(self, "preview_link", None) is not None
         # A client pinned to the primary after a write reads its own writes, not a shared copy.
-        if not timeout or request.method not in ("GET", "HEAD") or request.user.is_authenticated or previewing or is_pinned():
+        if (
+            not timeout or request.method not in ("GET", "HEAD") or request.user.is_authenticated
+            or is_pinned() or not self.shares_copy(request)
+        ):
             return super().dispatch(request, *args, **kwargs)
-        key = f"labsite:page:{content_generation()}:{request.get_full_path()}"
+        variant = self.shared_copy_variant(request)
+        key = f"labsite:page:{content_generation()}:{variant}:{request.get_full_path()}"
         cached = cache.get(key)
-        if cached is not None:
+        if cached is not None and self.admits(request):
             return cached
         # Kept for every reader until the next change: built from the primary, never from
         # a replica that may not have that change yet (a miss is once per change and page).

@@ -599,16 +599,17 @@ def more_organizations(count):
         ("/api/labs/", more_labs, 3),
         # lab (parents joined) + its sections, roles, releases, backings, relations: 6;
         # + every citation of the profile (one query): 7; + the ETag query (the latest
-        # change of everything the profile shows, as subqueries): 8.
-        ("/api/labs/big-lab/", more_of_one_lab, 8),
+        # change of everything the profile shows, as subqueries): 8; + the next scheduled
+        # go-live (how long readers' shared copy may be kept): 9.
+        ("/api/labs/big-lab/", more_of_one_lab, 9),
         # count + go-live + page (lab and family joined).
         ("/api/releases/", more_releases, 3),
         ("/api/people/", more_people, 3),
-        # person + roles (lab and organization joined) + the ETag query.
-        ("/api/people/many-roles/", more_roles_of_one_person, 3),
+        # person + roles (lab and organization joined) + the ETag query + go-live.
+        ("/api/people/many-roles/", more_roles_of_one_person, 4),
         ("/api/sources/", more_sources, 3),
-        # source + citations (every target joined) + the ETag query.
-        ("/api/sources/much-cited/", more_citations_of_one_source, 3),
+        # source + citations (every target joined) + the ETag query + go-live.
+        ("/api/sources/much-cited/", more_citations_of_one_source, 4),
         # count + go-live + page (parent joined).
         ("/api/organizations/", more_organizations, 3),
         # The parts of profiles: count + go-live + page, everything they link to joined.
@@ -648,7 +649,8 @@ def test_parts_of_unpublished_rows_stay_hidden(client):
         assert get_ok(client, f"/api/{model}/")["count"] == 0, model
 
 
-def test_release_detail_is_one_query(client, django_assert_num_queries):
+def test_release_detail_is_one_query(client, django_assert_num_queries, settings):
+    settings.PAGE_CACHE_SECONDS = 0  # the detail itself (a shared copy would add the go-live look-up)
     lab = make_lab()
     release = make_release(lab, family=make_release(lab))
     with django_assert_num_queries(1):  # release with its lab and family joined

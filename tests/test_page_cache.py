@@ -92,7 +92,8 @@ def release_total(client, url="/api/releases/"):
     return response.json()["count"], queries
 
 
-def test_a_list_total_is_counted_once_until_the_content_changes(client, lab):
+def test_a_list_total_is_counted_once_until_the_content_changes(client, lab, settings):
+    settings.PAGE_CACHE_SECONDS = 0  # the list itself is built each time; only its total is kept
     first, first_queries = release_total(client)
     second, second_queries = release_total(client)
     assert first == second == 1
@@ -138,3 +139,45 @@ def test_the_release_pages_total_is_counted_once_and_follows_a_publish(client, l
     assert "1 release" in second.content.decode() and second_queries == first_queries - 2
     make_release(lab, "Another Model")
     assert "2 releases" in client.get("/releases/").content.decode()
+
+
+# --------------------------------------------------------------------------
+# The API: readers' GETs share copies as pages do
+# --------------------------------------------------------------------------
+
+
+def test_a_repeat_api_read_is_served_from_the_cache_until_a_change(client, lab):
+    first, _ = get(client, "/api/labs/cached-lab/")
+    second, queries = get(client, "/api/labs/cached-lab/")
+    assert queries == 0 and second.content == first.content and second["ETag"] == first["ETag"]
+    lab = Lab.objects.get(pk=lab.pk)
+    lab.summary = "Second summary."
+    lab.save()
+    assert client.get("/api/labs/cached-lab/").json()["summary"] == "Second summary."
+
+
+def test_api_copies_are_kept_per_format(client, lab):
+    as_json = client.get("/api/releases/", HTTP_ACCEPT="application/json")
+    as_csv = client.get("/api/releases/", HTTP_ACCEPT="text/csv")
+    assert as_json["Content-Type"].startswith("application/json") and as_csv["Content-Type"].startswith("text/csv")
+    assert client.get("/api/releases/", HTTP_ACCEPT="text/csv").content == as_csv.content
+
+
+def test_staff_with_a_token_and_conditional_requests_skip_the_shared_copy(client, lab):
+    from rest_framework.authtoken.models import Token
+
+    make_release(lab, "Draft Model", state=PublicationState.DRAFT)
+    assert release_total(client)[0] == 1  # the readers' copy is now cached
+    editor = User.objects.create_user("ed", is_staff=True)
+    editor.groups.add(Group.objects.get(name="Editor"))
+    token = Token.objects.create(user=editor)
+    staff = client.get("/api/releases/", HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert staff.json()["count"] == 2
+    etag = client.get("/api/releases/")["ETag"]
+    assert client.get("/api/releases/", HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+
+def test_the_shared_copy_is_still_throttled(client, lab, settings):
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"anon": "3/minute", "user": "100/minute"}}
+    statuses = [client.get("/api/releases/").status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]

@@ -15,15 +15,17 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from ..caching import PublicPageCacheMixin
 from ..models import Citation, Lab, Organization, Person, PublicationState, Release, Role, Section, Source
 from . import conditional, filters, serializers, write_serializers
 from .freshness import lab_freshness, person_freshness, source_freshness
 
 
-class APIViewSetMixin:
+class APIViewSetMixin(PublicPageCacheMixin):
     """
     What every endpoint does alike: list/detail/write serializers, conditional GETs,
-    ``If-Match`` on writes, writes answered with the detail, unknown parameters refused.
+    ``If-Match`` on writes, writes answered with the detail, unknown parameters refused,
+    and readers' GETs answered from the shared cache as pages are.
     """
 
     detail_serializer_class = None
@@ -76,6 +78,22 @@ class APIViewSetMixin:
             raise ValidationError(
                 {name: [f"Unknown parameter “{name}” for this endpoint; it takes: {known}."] for name in unknown}
             )
+
+    # --- readers' shared copies (profiles/caching.py) -------------------------
+
+    def shared_copy_variant(self, request):
+        # One URL answers JSON, CSV or the browsable page, as the Accept header asks.
+        return request.headers.get("Accept", "")
+
+    def admits(self, request):
+        # A shared copy is served before DRF's own checks, so the throttles run here too
+        # (a refusal then goes the normal way, for the API's 429 with Retry-After).
+        return all(throttle.allow_request(request, self) for throttle in self.get_throttles())
+
+    def shares_copy(self, request):
+        # A request with a token may be staff's (who see drafts); a conditional one is
+        # answered from its validators (a 304 costs one cheap query) as it always was.
+        return not any(name in request.headers for name in ("Authorization", "If-None-Match", "If-Modified-Since"))
 
     def finalize_response(self, request, response, *args, **kwargs):
         # Errors are always JSON, whatever format was asked for (?format=csv included).
