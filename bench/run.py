@@ -8,8 +8,10 @@ For each database it fills a fresh database with the starting data plus syntheti
 profiles (``generate_synthetic``), starts the site in production mode under gunicorn
 (2 sync workers), and drives each target from a second process with wrk (1 thread,
 8 connections, a fixed time), with and without the shared Redis cache. Datasette
-serves the same SQLite file and is driven the same way on its equivalent of
-``/api/releases/?page_size=100``. Queries per request are counted in-process with
+serves the same SQLite file for the whole run; ``/api/releases/?page_size=100`` and
+Datasette's equivalent are measured in turn, three times each, and their medians
+compared, so that both are measured on the same machine (a shared virtual machine's
+speed drifts from minute to minute). Queries per request are counted in-process with
 Django's test client (the same code path, no timing involved); peak memory per
 worker is read from /proc (VmHWM) after the load.
 
@@ -43,10 +45,11 @@ TARGETS = {
     "lab page": "/labs/synthetic-lab-7/",
     "lab index": "/labs/",
     "releases filtered": "/releases/?lab=synthetic-lab-7&kind=model",
-    "api releases x100": "/api/releases/?page_size=100",
+    "api releases x100": "/api/releases/?page_size=100",  # paired with Datasette (API_TARGET)
     "api lab detail": "/api/labs/synthetic-lab-7/",
     "healthz (near-trivial)": "/healthz",
 }
+API_TARGET = "/api/releases/?page_size=100"
 DATASETTE_TARGET = "/bench/profiles_release.json?_shape=array&_size=100&_labels=on"
 
 
@@ -176,7 +179,27 @@ def count_queries(env, paths):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def bench_site(database, url, cache, duration):
+ROUNDS = 3  # the API and Datasette are measured in turn this many times; medians reported
+
+
+def paired_with_datasette(ours_url, datasette_url, duration):
+    """
+    Ours and Datasette's equivalent request, one after the other, ROUNDS times: the ratio
+    of the medians. Measured in turn, both see the same machine (a shared virtual machine
+    can be twice as fast one minute as the next).
+    """
+    ours, theirs = [], []
+    for _ in range(ROUNDS):
+        ours.append(wrk(ours_url, duration, 8))
+        theirs.append(wrk(datasette_url, duration, 8))
+
+    def median(results):
+        return sorted(results, key=lambda result: result["rps"])[len(results) // 2]
+
+    return median(ours), median(theirs)
+
+
+def bench_site(database, url, cache, duration, datasette_base=None):
     env = site_env(url, cache)
     port = free_port()
     log_file = open(RESULTS / f"gunicorn-{database}-{'cache' if cache else 'nocache'}.log.tmp", "w")
@@ -191,8 +214,13 @@ def bench_site(database, url, cache, duration):
         queries = count_queries(env, list(TARGETS.values())) if not cache else {}
         for name, path in TARGETS.items():
             wrk(base + path, 2, 8)  # warm up: connections, caches, imports
-            result = wrk(base + path, duration, 8)
-            row = {"database": database, "cache": cache, "target": name, "path": path, "concurrency": 8, **result}
+            row = {"database": database, "cache": cache, "target": name, "path": path, "concurrency": 8}
+            if path == API_TARGET and datasette_base:
+                result, datasette = paired_with_datasette(base + path, datasette_base + DATASETTE_TARGET, duration)
+                row["datasette_rps"] = datasette["rps"]
+            else:
+                result = wrk(base + path, duration, 8)
+            row.update(result)
             if queries:
                 row["queries"] = queries[path]["queries"]
                 row["status"] = queries[path]["status"]
@@ -211,36 +239,33 @@ def bench_site(database, url, cache, duration):
     return rows
 
 
-def bench_datasette(duration):
+def start_datasette():
+    """Datasette serving the benchmark's SQLite file (read-only); returns (process, base URL)."""
     port = free_port()
     server = subprocess.Popen(
         [str(DATASETTE), "serve", "-i", str(SQLITE_FILE), "--port", str(port), "--setting", "num_sql_threads", "2"],
         cwd=ROOT / "bench", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        wait_until_up(base + "/-/versions.json")
-        wrk(base + DATASETTE_TARGET, 2, 8)
-        result = wrk(base + DATASETTE_TARGET, duration, 8)
-        memory = peak_memory_mb(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    log(f"datasette: {result['rps']:.0f} req/s, p50 {result['p50_ms']:.1f} ms")
-    return {"database": "sqlite", "cache": False, "target": "datasette releases x100", "path": DATASETTE_TARGET,
-            "concurrency": 8, "worker_peak_mb": memory, **result}
+    base = f"http://127.0.0.1:{port}"
+    wait_until_up(base + "/-/versions.json")
+    wrk(base + DATASETTE_TARGET, 2, 8)  # warm up
+    return server, base
 
 
-def print_table(rows, datasette_rps):
-    header = f"{'database':9} {'cache':5} {'target':24} {'c':>2} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'queries':>7} {'MB/wkr':>7} {'vs DS':>6}"
+def print_table(rows):
+    header = (
+        f"{'database':9} {'cache':5} {'target':24} {'c':>2} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} "
+        f"{'queries':>7} {'MB/wkr':>7} {'DS req/s':>8} {'vs DS':>6}"
+    )
     print("\n" + header + "\n" + "-" * len(header))
     for row in rows:
-        ratio = row["rps"] / datasette_rps if datasette_rps and "api releases" in row["target"] else None
+        datasette_rps = row.get("datasette_rps")
+        ratio = row["rps"] / datasette_rps if datasette_rps else None
         print(
             f"{row['database']:9} {str(row['cache']):5} {row['target']:24} {row['concurrency']:>2} "
             f"{row['rps']:>8.0f} {row['p50_ms']:>8.1f} {row['p99_ms']:>8.1f} "
             f"{str(row.get('queries', '')):>7} {(row.get('worker_peak_mb') or 0):>7.0f} "
-            f"{(f'{ratio:.1f}x' if ratio else ''):>6}"
+            f"{(f'{datasette_rps:.0f}' if datasette_rps else ''):>8} {(f'{ratio:.1f}x' if ratio else ''):>6}"
         )
 
 
@@ -253,20 +278,30 @@ def main():
     scale = {key: max(1, int(value * args.scale)) for key, value in SCALE.items()}
 
     rows, generation = [], {}
-    for database in args.databases:
-        url, generation[database] = prepare(database, scale)
-        for cache in (False, True):
-            rows.extend(bench_site(database, url, cache, args.duration))
-    datasette = bench_datasette(args.duration) if "sqlite" in args.databases else None
-    if datasette:
-        rows.append(datasette)
-    print_table(rows, datasette["rps"] if datasette else None)
+    datasette, datasette_base = None, None
+    try:
+        # SQLite first: its file is what Datasette serves, for the whole run.
+        for database in sorted(args.databases, key=lambda name: name != "sqlite"):
+            url, generation[database] = prepare(database, scale)
+            if database == "sqlite":
+                datasette, datasette_base = start_datasette()
+            for cache in (False, True):
+                rows.extend(bench_site(database, url, cache, args.duration, datasette_base))
+        datasette_mb = peak_memory_mb(datasette.pid) if datasette else None
+    finally:
+        if datasette:
+            datasette.terminate()
+            datasette.wait(timeout=30)
+    print_table(rows)
+    if datasette_mb:
+        print(f"Datasette: {DATASETTE_TARGET}, one process, peak {datasette_mb:.0f} MB")
 
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"bench-{datetime.datetime.now():%Y%m%d-%H%M%S}.json"
     out.write_text(json.dumps({
         "when": datetime.datetime.now().isoformat(timespec="seconds"),
         "scale": scale, "duration_s": args.duration, "generation_s": generation, "rows": rows,
+        "datasette": {"path": DATASETTE_TARGET, "peak_mb": datasette_mb, "rounds": ROUNDS},
     }, indent=2))
     log(f"written {out.relative_to(ROOT)}")
 
