@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 
+from ..models import Accessibility
 from ..partial_dates import format_partial_date, iso_partial_date
 
 register = template.Library()
@@ -93,7 +94,7 @@ def release_facts(release, with_lab=False):
         facts.append(release.sizes)
     if release.license:
         facts.append(format_html("Licence: {}", release.license))
-    if release.accessibility != "unknown":
+    if release.accessibility != Accessibility.UNKNOWN:
         facts.append(release.get_accessibility_display())
     return format_html('<ul class="facts">{}</ul>', format_html_join("", "<li>{}</li>", ((fact,) for fact in facts)))
 
