@@ -14,3 +14,23 @@ from django.core.wsgi import get_wsgi_application
 os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'labsite.settings')
 
 application = get_wsgi_application()
+
+
+def warm_up():
+    """
+    Do once, before gunicorn forks its workers, what each worker's first requests
+    would otherwise do for itself: build the URL resolver and compile the site's own
+    templates (the cached loader keeps them, and forked workers inherit the memory).
+    Nothing here opens a database or cache connection, which a fork must not share.
+    """
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.template import engines
+    from django.urls import get_resolver
+
+    get_resolver().resolve("/")
+    site_templates = Path(settings.BASE_DIR) / "templates"
+    for engine in engines.all():
+        for path in site_templates.rglob("*.html"):
+            engine.get_template(str(path.relative_to(site_templates)))

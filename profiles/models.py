@@ -18,8 +18,8 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import models, transaction
-from django.db.models import Exists, F, OuterRef, Prefetch, Q
+from django.db import connections, models, transaction
+from django.db.models import BooleanField, Exists, F, Func, OuterRef, Prefetch, Q
 from django.db.models.functions import Coalesce
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
@@ -107,13 +107,35 @@ def reverse_slug(view_name, slug):
     return f"{before}{slug}{after}"
 
 
+class Likely(Func):
+    """
+    A condition that holds for most rows, said so to SQLite's query planner with
+    ``likely()``, which changes no result; other databases get the bare condition.
+
+    SQLite keeps no statistics of a column's values, so it guesses that
+    ``published_at <= now`` keeps a quarter of the rows. For a short page of releases
+    (``?page_size=10``) it then preferred searching that index and sorting what it found
+    (30 ms at 50,000 releases) to walking the index of the list's own order and
+    stopping after ten rows (0.2 ms). PostgreSQL knows from its statistics.
+    """
+
+    function = "likely"
+    output_field = BooleanField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        return compiler.compile(self.get_source_expressions()[0])
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, **extra_context)
+
+
 def live(prefix, now):
     """
     The published-and-live rule applied through a relation (``live("lab", now)``), as a
     join condition: on large tables a join on the key is far cheaper than an
     ``IN (SELECT ...)`` of every published row.
     """
-    return Q(**{f"{prefix}__state": PublicationState.PUBLISHED, f"{prefix}__published_at__lte": now})
+    return Q(Likely(Q(**{f"{prefix}__published_at__lte": now})), **{f"{prefix}__state": PublicationState.PUBLISHED})
 
 
 class PublishableQuerySet(models.QuerySet):
@@ -122,7 +144,7 @@ class PublishableQuerySet(models.QuerySet):
     def published(self, now=None):
         """Rows a reader may see: published, and live (``published_at`` reached)."""
         now = now or timezone.now()
-        return self.filter(state=PublicationState.PUBLISHED, published_at__lte=now)
+        return self.filter(Likely(Q(published_at__lte=now)), state=PublicationState.PUBLISHED)
 
     def previewable_by(self, user):
         """Whether ``user`` sees these rows in every state: staff who may view them (editors, publishers)."""
@@ -890,10 +912,14 @@ class ReleaseQuerySet(PublishableQuerySet):
     def published(self, now=None):
         """Published and live releases of published and live labs: a draft lab's release is not public."""
         now = now or timezone.now()
-        # EXISTS rather than a join: with the lab as a join, SQLite drives the query from
-        # the labs and sorts every release before a LIMIT; as a per-row check it walks
-        # the release_newest_first index and stops after one page.
-        return super().published(now).filter(Exists(Lab.objects.published(now).filter(pk=OuterRef("lab_id"))))
+        if connections[self.db].vendor == "sqlite":
+            # EXISTS rather than a join: with the lab as a join, SQLite drives the query
+            # from the labs and sorts every release before a LIMIT; as a per-row check it
+            # walks the release_newest_first index and stops after one page.
+            return super().published(now).filter(Exists(Lab.objects.published(now).filter(pk=OuterRef("lab_id"))))
+        # PostgreSQL walks that index either way, and plans the join (which a list of
+        # releases makes anyway, for the lab's name) in half the time of the EXISTS.
+        return super().published(now).filter(live("lab", now))
 
     def with_related(self):
         """A release list or page: its lab and family in the same query."""

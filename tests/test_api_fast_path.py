@@ -41,4 +41,17 @@ def test_the_fast_list_keeps_filters_search_ordering_and_validators(releases):
     assert [r["name"] for r in client.get("/api/releases/?ordering=name").json()["results"]][:2] == ["Elsewhere", "Fast 7B"]
     first = client.get("/api/releases/")
     assert first.has_header("ETag") and first.has_header("Last-Modified")
-    assert client.get("/api/releases/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+    repeat = client.get("/api/releases/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert repeat.status_code == 304 and repeat.content == b""
+    assert repeat["ETag"] == first["ETag"] and repeat["Last-Modified"] == first["Last-Modified"]
+
+
+def test_each_format_of_a_list_has_its_own_etag(releases):
+    """The ETag hashes the page as sent: the CSV of a page is another representation than its JSON."""
+    client = APIClient()
+    as_json = client.get("/api/releases/", HTTP_ACCEPT="application/json")
+    as_csv = client.get("/api/releases/", HTTP_ACCEPT="text/csv")
+    assert as_csv.status_code == 200 and as_csv["Content-Type"].startswith("text/csv")
+    assert as_json["ETag"] != as_csv["ETag"]
+    assert client.get("/api/releases/", HTTP_ACCEPT="text/csv", HTTP_IF_NONE_MATCH=as_csv["ETag"]).status_code == 304
+    assert client.get("/api/releases/", HTTP_ACCEPT="text/csv", HTTP_IF_NONE_MATCH=as_json["ETag"]).status_code == 200

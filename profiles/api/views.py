@@ -100,7 +100,12 @@ class APIViewSetMixin(PublicPageCacheMixin):
         if response.status_code >= 400 and getattr(request, "accepted_renderer", None) is not None:
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
-        return super().finalize_response(request, response, *args, **kwargs)
+        response = super().finalize_response(request, response, *args, **kwargs)
+        # A list's ETag is a hash of its page as sent: deletions and changes of nested rows
+        # change it too, and a client holding that page gets a 304.
+        if self.action == "list" and request.method in ("GET", "HEAD") and response.status_code == 200:
+            return conditional.with_body_etag(request, response)
+        return response
 
     # --- reads ---------------------------------------------------------------
 
@@ -156,13 +161,9 @@ class APIViewSetMixin(PublicPageCacheMixin):
         rows = page if page is not None else list(queryset)
         serializer = self.get_serializer(rows, many=True)
         response = self.get_paginated_response(serializer.data) if page is not None else Response(serializer.data)
-        # A hash of the page: deletions and changes of nested rows change it too.
-        etag = conditional.body_etag(response.data)
+        # The ETag, a hash of the rendered page, is added by finalize_response.
         stamps = [row.updated for row in rows if getattr(row, "updated", None)]
-        last_modified = max(stamps) if stamps else None
-        if "If-None-Match" in request.headers and conditional.not_modified(request, etag, None):
-            return conditional.not_modified_response(etag, last_modified)
-        return conditional.add_validators(response, etag, last_modified)
+        return conditional.add_validators(response, None, max(stamps) if stamps else None)
 
     # --- writes ----------------------------------------------------------------
 
@@ -331,11 +332,7 @@ class ReleaseViewSet(PublishableViewSet):
         page = self.paginate_queryset(queryset)
         data = serializers.ReleaseRows(request).rows(page)
         response = self.get_paginated_response(data)
-        etag = conditional.body_etag(response.data)
-        last_modified = max((row["updated"] for row in page), default=None)
-        if "If-None-Match" in request.headers and conditional.not_modified(request, etag, None):
-            return conditional.not_modified_response(etag, last_modified)
-        return conditional.add_validators(response, etag, last_modified)
+        return conditional.add_validators(response, None, max((row["updated"] for row in page), default=None))
 
 
 @documented(write_serializers.PersonWriteSerializer, serializers.PersonDetailSerializer,
