@@ -18,6 +18,10 @@ class DatePrecision(models.TextChoices):
     DAY = "day", "Day"
 
 
+# Plain strings for the formatters, which the API calls for every row it lists (an
+# enum member's look-up costs more than the comparison).
+YEAR, MONTH = DatePrecision.YEAR.value, DatePrecision.MONTH.value
+
 # Coarser precision first: comparing two partial dates happens at the coarser one.
 _ORDER = [DatePrecision.YEAR, DatePrecision.MONTH, DatePrecision.DAY]
 
@@ -45,9 +49,9 @@ def format_partial_date(value, precision):
     """Print what is known: "2023", "July 2020" or "19 July 2020"; "" for no date."""
     if value is None:
         return ""
-    if precision == DatePrecision.YEAR:
+    if precision == YEAR:
         return str(value.year)
-    if precision == DatePrecision.MONTH:
+    if precision == MONTH:
         return f"{MONTHS[value.month - 1]} {value.year}"
     return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
@@ -56,9 +60,9 @@ def iso_partial_date(value, precision):
     """ISO 8601 reduced precision: "2023", "2020-07" or "2020-07-19" (for the API and JSON-LD)."""
     if value is None:
         return None
-    if precision == DatePrecision.YEAR:
+    if precision == YEAR:
         return f"{value.year:04d}"
-    if precision == DatePrecision.MONTH:
+    if precision == MONTH:
         return f"{value.year:04d}-{value.month:02d}"
     return value.isoformat()
 

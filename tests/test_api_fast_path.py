@@ -4,10 +4,11 @@ import datetime
 import json
 
 import pytest
+from django.db import connection
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
-from profiles.api.serializers import ReleaseSerializer
+from profiles.api.serializers import ReleaseRows, ReleaseSerializer
 from profiles.models import Release
 from tests.factories import make_lab, make_release
 
@@ -55,3 +56,20 @@ def test_each_format_of_a_list_has_its_own_etag(releases):
     assert as_json["ETag"] != as_csv["ETag"]
     assert client.get("/api/releases/", HTTP_ACCEPT="text/csv", HTTP_IF_NONE_MATCH=as_csv["ETag"]).status_code == 304
     assert client.get("/api/releases/", HTTP_ACCEPT="text/csv", HTTP_IF_NONE_MATCH=as_json["ETag"]).status_code == 200
+
+
+@pytest.mark.parametrize("page_size", [1, 10, 100])
+def test_a_short_page_of_releases_walks_the_order_index_on_sqlite(releases, page_size):
+    """
+    Without statistics SQLite guessed that ``published_at <= now`` keeps a quarter of the
+    rows, and for pages of up to ten releases searched that index and sorted every live
+    release (30 ms at 50,000); ``Likely`` keeps it on the index of the list's own order.
+    """
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's planner only; PostgreSQL plans from its statistics")
+    queryset = Release.objects.published().with_related().values(*ReleaseRows.FIELDS)[:page_size]
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        plan = " | ".join(row[-1] for row in cursor.fetchall())
+    assert "USING INDEX release_newest_first" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan

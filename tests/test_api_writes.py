@@ -5,6 +5,8 @@ conditional requests (304, 412, 409), errors in one shape, throttling, CSV, hist
 
 import datetime
 
+from unittest import mock
+
 import pytest
 from django.contrib.auth.models import Group, User
 from django.test import override_settings
@@ -381,6 +383,19 @@ def test_anonymous_clients_are_throttled_with_retry_after(anonymous, low_rates):
     response = anonymous.get("/api/labs/")
     error = error_of(response, 429)
     assert error["code"] == "throttled" and int(response["Retry-After"]) > 0
+
+
+def test_a_throttled_client_may_come_back_when_its_window_closes(anonymous, low_rates):
+    from profiles.api.throttling import AnonRateThrottle
+
+    clock = [1_000_000.0]
+    with mock.patch.object(AnonRateThrottle, "timer", lambda self: clock[0]):
+        assert [anonymous.get("/api/labs/").status_code for _ in range(3)] == [200, 200, 200]
+        clock[0] += 20
+        refused = anonymous.get("/api/labs/")
+        assert refused.status_code == 429 and int(refused["Retry-After"]) == 40
+        clock[0] += 40
+        assert anonymous.get("/api/labs/").status_code == 200
 
 
 def test_authenticated_clients_have_their_own_rate(editor, low_rates):
