@@ -59,17 +59,22 @@ def test_each_format_of_a_list_has_its_own_etag(releases):
 
 
 @pytest.mark.parametrize("page_size", [1, 10, 100])
-def test_a_short_page_of_releases_walks_the_order_index_on_sqlite(releases, page_size):
+def test_a_page_of_releases_walks_the_index_of_their_order(releases, page_size):
     """
-    Without statistics SQLite guessed that ``published_at <= now`` keeps a quarter of the
-    rows, and for pages of up to ten releases searched that index and sorted every live
-    release (30 ms at 50,000); ``Likely`` keeps it on the index of the list's own order.
+    The list is read from ``release_newest_first`` and stops after a page, rather than
+    sorting every live release (30 ms at 50,000). Without statistics SQLite guessed that
+    ``state = 'published'`` or ``published_at <= now`` picks out few rows and, for pages of
+    up to ten, searched those indexes and sorted; ``Likely`` keeps it on the order's index.
+    PostgreSQL plans from statistics, which four rows do not give: there the test checks
+    that the index serves the order at all (NULLS LAST included) when sorting is off.
     """
-    if connection.vendor != "sqlite":
-        pytest.skip("SQLite's planner only; PostgreSQL plans from its statistics")
     queryset = Release.objects.published().with_related().values(*ReleaseRows.FIELDS)[:page_size]
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
-        plan = " | ".join(row[-1] for row in cursor.fetchall())
-    assert "USING INDEX release_newest_first" in plan and "TEMP B-TREE FOR ORDER BY" not in plan, plan
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
+        else:
+            cursor.execute("SET LOCAL enable_sort = off")
+            cursor.execute(f"EXPLAIN {sql}", params)
+        plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
+    assert "release_newest_first" in plan and "TEMP B-TREE FOR ORDER BY" not in plan and " Sort " not in plan, plan
