@@ -113,6 +113,18 @@ class CachedCountPaginator(Paginator):
         return count
 
 
+class SharedCountMixin:
+    """For a reader's paginated ListView: its total comes from the shared cache (CachedCountPaginator)."""
+
+    paginator_class = CachedCountPaginator
+
+    def get_paginator(self, queryset, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
+        # Staff (signed in) are counted afresh: their lists may include what readers' do not.
+        if not self.request.user.is_authenticated:
+            kwargs["count_key"] = count_key(self.request, {"page"})
+        return super().get_paginator(queryset, per_page, orphans, allow_empty_first_page, **kwargs)
+
+
 class PublicPageCacheMixin:
     """
     For public views and API endpoints: serve anonymous GETs from the shared cache

@@ -3,40 +3,43 @@
 from django.contrib.sitemaps import Sitemap
 from django.urls import reverse
 
-from .models import Lab, Person, Release
+from .models import Lab, Person, Release, Source
 
 
-class LabSitemap(Sitemap):
+class PublishedSitemap(Sitemap):
+    """One model's published pages, read through the readers' own queryset."""
+
+    model = None
+
+    def items(self):
+        return self.model.objects.published().only("slug", "updated").order_by("slug")
+
+    def lastmod(self, obj):
+        return obj.updated
+
+
+class LabSitemap(PublishedSitemap):
+    model = Lab
     changefreq = "weekly"
     priority = 0.8
 
-    def items(self):
-        return Lab.objects.published().only("slug", "updated").order_by("slug")
 
-    def lastmod(self, lab):
-        return lab.updated
-
-
-class PersonSitemap(Sitemap):
+class PersonSitemap(PublishedSitemap):
+    model = Person
     changefreq = "monthly"
     priority = 0.5
 
-    def items(self):
-        return Person.objects.published().only("slug", "updated").order_by("slug")
 
-    def lastmod(self, person):
-        return person.updated
-
-
-class ReleaseSitemap(Sitemap):
+class ReleaseSitemap(PublishedSitemap):
+    model = Release
     changefreq = "monthly"
     priority = 0.6
 
-    def items(self):
-        return Release.objects.published().only("slug", "updated").order_by("slug")
 
-    def lastmod(self, release):
-        return release.updated
+class SourceSitemap(PublishedSitemap):
+    model = Source
+    changefreq = "monthly"
+    priority = 0.3
 
 
 class IndexPagesSitemap(Sitemap):
@@ -55,4 +58,5 @@ SITEMAPS = {
     "labs": LabSitemap,
     "people": PersonSitemap,
     "releases": ReleaseSitemap,
+    "sources": SourceSitemap,
 }

@@ -20,6 +20,7 @@ urlpatterns = [
     path("releases/", views.ReleaseListView.as_view(), name="release-list"),
     path("releases/<slug:slug>/", views.ReleaseDetailView.as_view(), name="release-detail"),
     path("sources/", views.SourceListView.as_view(), name="source-list"),
+    path("sources/<slug:slug>/", views.SourceDetailView.as_view(), name="source-detail"),
     path("feed/", feeds.ChangesFeed(), name="feed"),
     path("feed/atom/", feeds.AtomChangesFeed(), name="feed-atom"),
     path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),

@@ -10,7 +10,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.functional import cached_property
 from django.views.generic import DetailView, ListView, TemplateView, View
 
-from .caching import CachedCountPaginator, PublicPageCacheMixin, count_key
+from .caching import PublicPageCacheMixin, SharedCountMixin
 from .filters import LabIndexFilter
 from .timeline import build_timeline
 from .models import (
@@ -221,7 +221,7 @@ class PersonDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView)
         return context
 
 
-class ReleaseListView(PublicPageCacheMixin, ListView):
+class ReleaseListView(PublicPageCacheMixin, SharedCountMixin, ListView):
     """
     The release timeline, newest first, filtered by lab and kind (?lab=, ?kind=). ``lab`` is
     a lab's slug (the links from lab pages) or part of labs' names (what a reader types).
@@ -230,7 +230,6 @@ class ReleaseListView(PublicPageCacheMixin, ListView):
     template_name = "profiles/release_list.html"
     context_object_name = "releases"
     paginate_by = 25
-    paginator_class = CachedCountPaginator
     # Up to this many labs the lab filter is a list to choose from; beyond it, a text
     # field: a list of thousands of names is neither usable nor cheap to send.
     lab_select_limit = 100
@@ -250,12 +249,6 @@ class ReleaseListView(PublicPageCacheMixin, ListView):
         if kind in ReleaseKind.values:
             releases = releases.filter(kind=kind)
         return releases
-
-    def get_paginator(self, queryset, per_page, orphans=0, allow_empty_first_page=True, **kwargs):
-        # Readers share totals through the cache (see CachedCountPaginator).
-        if not self.request.user.is_authenticated:
-            kwargs["count_key"] = count_key(self.request, {"page"})
-        return super().get_paginator(queryset, per_page, orphans, allow_empty_first_page, **kwargs)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -294,32 +287,28 @@ class ReleaseDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView
         return context
 
 
-class SourceListView(PublicPageCacheMixin, ListView):
-    """Every source, each with an anchor (#slug) and what cites it."""
+class SourceListView(PublicPageCacheMixin, SharedCountMixin, ListView):
+    """Every source, by title, a page at a time, each with what cites it."""
 
     template_name = "profiles/source_list.html"
     context_object_name = "sources"
+    # A profile cites dozens of sources: at every lab's worth (20,000) one page of all of
+    # them weighed 17 MB and took 7 s to build.
+    paginate_by = 50
 
     def get_queryset(self):
         return public_sources().with_citations()
 
 
-class SourcePreviewView(PreviewableDetailMixin, DetailView):
-    """
-    A source has no page of its own (it is an entry of /sources/): a preview link to one
-    shows that entry alone, in the sources page's template. Reached only through a link.
-    """
+class SourceDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView):
+    """One source and everything that cites it (lab pages link here from their source lists)."""
 
     model = Source
-    template_name = "profiles/source_list.html"
+    template_name = "profiles/source_detail.html"
+    context_object_name = "source"
 
     def get_queryset(self):
         return self.base_queryset().with_citations()
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context["sources"] = [self.object]
-        return context
 
 
 class PreviewLinkView(View):
@@ -330,7 +319,7 @@ class PreviewLinkView(View):
     """
 
     # The page each kind of target is shown with (a tuple of pairs: a class attribute stays immutable).
-    detail_views = ((Lab, LabDetailView), (Person, PersonDetailView), (Release, ReleaseDetailView), (Source, SourcePreviewView))
+    detail_views = ((Lab, LabDetailView), (Person, PersonDetailView), (Release, ReleaseDetailView), (Source, SourceDetailView))
 
     def get(self, request, signed_token):
         link = PreviewLink.resolve(signed_token)

@@ -278,7 +278,7 @@ def test_source_detail_lists_what_cites_it(client):
     cite(source, lab=lab, claim="A claim")
     cite(source, section=make_section(lab, "origins"), claim="Another")
     detail = get_ok(client, f"/api/sources/{source.slug}/")
-    assert detail["html_url"] == "http://testserver/sources/#cited-source"
+    assert detail["html_url"] == "http://testserver/sources/cited-source/"
     assert detail["published"] == {"date": "2026-04", "precision": "month", "display": "April 2026"}
     assert [c["claim"] for c in detail["cited_by"]] == ["A claim", "Another"]
     assert detail["cited_by"][0]["lab"]["slug"] == "citing-lab"

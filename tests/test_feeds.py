@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from profiles.models import PublicationState, Role
-from tests.factories import make_lab, make_person, make_release, make_role
+from tests.factories import make_lab, make_person, make_release, make_role, make_source
 
 pytestmark = pytest.mark.django_db
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -79,13 +79,16 @@ def test_a_feed_costs_the_same_queries_with_many_rows(client, lab):
 
 def test_the_sitemap_lists_every_published_page_and_no_draft(client, lab):
     make_lab("Hidden Lab", state=PublicationState.DRAFT)
+    make_source("Public Paper")
+    make_source("Secret Memo", state=PublicationState.DRAFT)
     response = client.get("/sitemap.xml")
     assert response.status_code == 200
     locations = [loc.text for loc in ET.fromstring(response.content).iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
     assert "http://testserver/labs/feed-lab/" in locations
     assert "http://testserver/people/ada-arrival/" in locations
     assert any(location.endswith("/releases/public-model/") for location in locations)
-    assert not any("hidden-lab" in location or "secret-model" in location for location in locations)
+    assert "http://testserver/sources/public-paper/" in locations
+    assert not any(secret in location for location in locations for secret in ("hidden-lab", "secret-model", "secret-memo"))
     assert "http://testserver/labs/" in locations
 
 

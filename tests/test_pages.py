@@ -11,7 +11,7 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 
-from profiles.models import PublicationState
+from profiles.models import PublicationState, Source
 from tests.factories import (
     cite,
     make_backing,
@@ -418,18 +418,33 @@ def test_release_page_shows_lab_family_members_facts_and_description(client, pro
     assert f'href="{profile["member"].get_absolute_url()}"' in family.content.decode()
 
 
-def test_sources_page_anchors_each_source_and_links_what_cites_it(client, profile):
-    page = get(client, "/sources/")
-    html = page.content.decode()
+def test_sources_page_links_each_source_to_its_own_page_with_what_cites_it(client, profile):
     source = profile["source"]
-    assert source.slug in parse(page).ids
-    assert source.get_absolute_url().endswith(f"#{source.slug}")
-    text = text_of(page)
+    listing = get(client, "/sources/")
+    assert source.slug in parse(listing).ids  # old /sources/#slug links still land on the entry
+    assert f'href="{source.get_absolute_url()}"' in listing.content.decode()
+    assert "Harbour AI Laboratory (lab) — Founded in July 2020." in text_of(listing)
+    assert source.get_absolute_url() == f"/sources/{source.slug}/"
+    page = get(client, source.get_absolute_url())
+    assert parse(page).headings[0] == (1, source.title)
+    html, text = page.content.decode(), text_of(page)
     assert "Harbour AI Laboratory (lab) — Founded in July 2020." in text
     assert "Harbour AI Laboratory: Origins (profile section)" in text
     assert "Harbour-2 (release) — Harbour-2 (July 2024)" in text
     assert f'href="{profile["lab"].get_absolute_url()}#origins"' in html
     assert f'href="{profile["member"].get_absolute_url()}"' in html
+    assert f'<link rel="canonical" href="http://testserver{source.get_absolute_url()}">' in html
+
+
+def test_the_sources_page_comes_a_page_at_a_time(client):
+    titles = [f"Source {number:03d}" for number in range(1, 121)]
+    for title in titles:
+        make_source(title)
+    first, third = get(client, "/sources/"), get(client, "/sources/?page=3")
+    assert "120 in all" in text_of(first) and "Page 1 of 3" in text_of(first)
+    assert [h for level, h in parse(first).headings if level == 2] == titles[:50]
+    assert [h for level, h in parse(third).headings if level == 2] == titles[100:]
+    assert client.get("/sources/?page=4").status_code == 404
 
 
 # --------------------------------------------------------------------------
@@ -461,8 +476,10 @@ def test_every_page_has_landmarks_one_h1_and_headings_in_order(client, profile):
 
 
 def grow(lab, count):
-    """Give ``lab`` ``count`` releases (each cited) and ``count`` people with roles."""
-    source = make_source()
+    """Give ``lab`` ``count`` releases (each cited) and ``count`` people with roles, and ``count`` more sources."""
+    source = Source.objects.filter(slug="grown-source").first() or make_source("Grown Source")
+    for _ in range(count):
+        cite(make_source(), lab=lab)
     family = make_release(lab, kind="model_family")
     for _ in range(count):
         release = make_release(lab, family=family)
@@ -489,6 +506,10 @@ def queries(client, url):
         # count; one page of releases with lab and family; the labs for the filter; the next
         # scheduled go-live (how long the count and the page may be kept)
         ("/releases/", 4),
+        # count; one page of sources; their citations with what each cites; the next go-live
+        ("/sources/", 4),
+        # the source; its citations with what each cites; the next go-live
+        ("/sources/grown-source/", 3),
     ],
 )
 def test_pages_take_the_same_number_of_queries_with_1_or_50_rows(client, url, limit):

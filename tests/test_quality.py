@@ -25,6 +25,7 @@ PAGES = {
     "release list": "/releases/",
     "release": "/releases/internlm2-5/",
     "sources": "/sources/",
+    "source": "/sources/nextomoro-shanghai-ai-laboratory/",
     "compare": "/compare/?labs=shanghai-ai-laboratory,baai",
     "not found": "/labs/no-such-lab/",
 }

@@ -117,6 +117,7 @@ def test_a_source_in_each_state_on_pages_and_api(client, state):
     source = make_source("Bilby Report", **state_fields(state))
     cite(source, lab=lab, claim="Founded in 2015.")
     visible = state in PUBLIC
+    assert status(client, source.get_absolute_url()) == (200 if visible else 404)
     for url in ["/sources/", lab.get_absolute_url()]:
         assert ("Bilby Report" in page_text(client, url)) == visible, url
     assert ("Bilby Report" in api_text(client, "/api/sources/")) == visible
@@ -154,6 +155,16 @@ def assert_private(response):
     cache_control = response["Cache-Control"]
     assert "private" in cache_control and "no-store" in cache_control
     assert response["X-Robots-Tag"] == "noindex"
+
+
+def test_staff_open_a_draft_source_at_its_real_url_with_a_banner(editor_client):
+    source = make_source("Draft Source", state=PublicationState.DRAFT)
+    response = editor_client.get(source.get_absolute_url())
+    assert response.status_code == 200
+    text = text_of(response)
+    assert "Draft Source" in text and "Draft — not visible to readers" in text
+    assert f'href="/admin/profiles/source/{source.pk}/change/"' in response.content.decode()
+    assert_private(response)
 
 
 def test_staff_open_a_draft_lab_at_its_real_url_with_a_banner(client, editor_client):

@@ -8,6 +8,7 @@ project defaults (settings.REST_FRAMEWORK).
 """
 
 from django.db.models import Q
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -16,7 +17,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from ..caching import PublicPageCacheMixin
-from ..models import Citation, Lab, Organization, Person, PublicationState, Release, Role, Section, Source
+from ..models import Citation, Lab, Organization, Person, PublicationState, Release, Role, Section, Source, live
 from . import conditional, filters, serializers, write_serializers
 from .freshness import lab_freshness, person_freshness, source_freshness
 
@@ -446,4 +447,5 @@ class CitationViewSet(PartViewSet):
         ).order_by("id")
         if Lab.objects.all().previewable_by(self.request.user):
             return citations
-        return citations.public().filter(source__in=Source.objects.published())
+        # The source's rule as a condition on the joined row, as public() does for the rest.
+        return citations.public().filter(live("source", timezone.now()))
