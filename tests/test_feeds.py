@@ -2,6 +2,7 @@
 
 import datetime
 import xml.etree.ElementTree as ET
+from unittest import mock
 
 import pytest
 from django.db import connection
@@ -77,13 +78,20 @@ def test_a_feed_costs_the_same_queries_with_many_rows(client, lab):
     assert count() == small <= 3
 
 
+def sitemap_locations(response):
+    assert response.status_code == 200
+    return [loc.text for loc in ET.fromstring(response.content).iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+
+
 def test_the_sitemap_lists_every_published_page_and_no_draft(client, lab):
     make_lab("Hidden Lab", state=PublicationState.DRAFT)
     make_source("Public Paper")
     make_source("Secret Memo", state=PublicationState.DRAFT)
-    response = client.get("/sitemap.xml")
-    assert response.status_code == 200
-    locations = [loc.text for loc in ET.fromstring(response.content).iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
+    index = client.get("/sitemap.xml")
+    assert index.status_code == 200
+    sections = sitemap_locations(index)
+    assert "http://testserver/sitemap-labs.xml" in sections and "http://testserver/sitemap-sources.xml" in sections
+    locations = [location for section in sections for location in sitemap_locations(client.get(section))]
     assert "http://testserver/labs/feed-lab/" in locations
     assert "http://testserver/people/ada-arrival/" in locations
     assert any(location.endswith("/releases/public-model/") for location in locations)
@@ -99,3 +107,16 @@ def test_robots_txt_points_at_the_sitemap(client):
     text = response.content.decode()
     assert "Sitemap: http://testserver/sitemap.xml" in text
     assert "Disallow: /admin/" in text
+
+
+def test_a_long_sitemap_section_comes_in_pages(client, lab):
+    from profiles.sitemaps import SourceSitemap
+
+    for n in range(5):
+        make_source(f"Paged Paper {n}")
+    with mock.patch.object(SourceSitemap, "limit", 2):
+        sections = sitemap_locations(client.get("/sitemap.xml"))
+        pages = [section for section in sections if "sitemap-sources.xml" in section]
+        assert pages == ["http://testserver/sitemap-sources.xml"] + [f"http://testserver/sitemap-sources.xml?p={n}" for n in (2, 3)]
+        listed = [location for page in pages for location in sitemap_locations(client.get(page))]
+    assert sorted(listed) == sorted(f"http://testserver/sources/paged-paper-{n}/" for n in range(5))
