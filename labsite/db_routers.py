@@ -9,10 +9,18 @@ from django.db import connections
 # Set by labsite.middleware.PrimaryPinningMiddleware for the current request (or by code
 # that must read its own writes: ``with pinned_to_primary(): ...``).
 _pinned = contextvars.ContextVar("labsite_pinned_to_primary", default=False)
+# Whether that is because the client itself wrote a moment ago (PrimaryPinningMiddleware):
+# such a client must not be given anything shared that was computed before its write.
+_client_pinned = contextvars.ContextVar("labsite_client_pinned", default=False)
 
 
 def is_pinned():
     return _pinned.get()
+
+
+def is_client_pinned():
+    """Whether the current client wrote within REPLICA_PIN_SECONDS (not just code reading the primary)."""
+    return _client_pinned.get()
 
 
 class pinned_to_primary:
@@ -26,12 +34,14 @@ class pinned_to_primary:
 
 
 def pin(value=True):
-    """Pin (or unpin) the current context; returns a token for ``unpin``."""
-    return _pinned.set(value)
+    """Pin (or unpin) the current client's context; returns a token for ``unpin``."""
+    return _pinned.set(value), _client_pinned.set(value)
 
 
 def unpin(token):
-    _pinned.reset(token)
+    pinned, client_pinned = token
+    _pinned.reset(pinned)
+    _client_pinned.reset(client_pinned)
 
 
 class PrimaryReplicaRouter:

@@ -20,7 +20,7 @@ from django.core.paginator import Paginator
 from django.utils import timezone
 from django.utils.functional import cached_property
 
-from labsite.db_routers import is_pinned, pinned_to_primary
+from labsite.db_routers import is_client_pinned, pinned_to_primary
 
 GENERATION_KEY = "labsite:content-generation"
 NEXT_GO_LIVE_KEY = "labsite:next-go-live"
@@ -68,6 +68,27 @@ def cache_timeout(timeout):
     return timeout if until_go_live is None else min(timeout, int(until_go_live))
 
 
+def kept_for_readers(kind, name, compute, seconds=3600):
+    """
+    ``compute()`` (a list's total, its facet counts), kept in the shared cache under the
+    content generation: any save retires it, and it is never kept past the next scheduled
+    go-live, so it is never stale. ``name`` says which list and filters. Computed on the
+    primary, never on a replica that may not have the latest change; a client pinned to
+    the primary after its own write computes afresh.
+    """
+    if is_client_pinned():
+        return compute()
+    key = f"labsite:{kind}:{content_generation()}:{hashlib.sha256(name.encode()).hexdigest()}"
+    value = cache.get(key)
+    if value is None:
+        with pinned_to_primary():
+            value = compute()
+        timeout = cache_timeout(seconds)
+        if timeout > 0:
+            cache.set(key, value, timeout)
+    return value
+
+
 def count_key(request, page_parameters):
     """A list's path and filters in a stable order (``page_parameters`` left out): one total per set of rows."""
     filters = sorted(
@@ -88,29 +109,15 @@ class CachedCountPaginator(Paginator):
     filters; None counts in the database as usual (staff, whose lists include drafts).
     """
 
-    COUNT_SECONDS = 3600
-
     def __init__(self, *args, count_key=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.count_key = count_key
 
     @cached_property
     def count(self):
-        # A client pinned to the primary just wrote: its total comes from there, as its rows do.
-        if self.count_key is None or is_pinned():
+        if self.count_key is None:
             return super().count
-        digest = hashlib.sha256(self.count_key.encode()).hexdigest()
-        key = f"labsite:count:{content_generation()}:{digest}"
-        count = cache.get(key)
-        if count is None:
-            # Kept for every reader until the next change: counted on the primary, never
-            # on a replica that may not have that change yet.
-            with pinned_to_primary():
-                count = super().count
-            timeout = cache_timeout(self.COUNT_SECONDS)
-            if timeout > 0:
-                cache.set(key, count, timeout)
-        return count
+        return kept_for_readers("count", self.count_key, lambda: super(CachedCountPaginator, self).count)
 
 
 class SharedCountMixin:
@@ -150,7 +157,7 @@ class PublicPageCacheMixin:
         # A client pinned to the primary after a write reads its own writes, not a shared copy.
         if (
             not timeout or request.method not in ("GET", "HEAD") or request.user.is_authenticated
-            or is_pinned() or not self.shares_copy(request)
+            or is_client_pinned() or not self.shares_copy(request)
         ):
             return super().dispatch(request, *args, **kwargs)
         variant = self.shared_copy_variant(request)

@@ -10,7 +10,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.functional import cached_property
 from django.views.generic import DetailView, ListView, TemplateView, View
 
-from .caching import PublicPageCacheMixin, SharedCountMixin
+from .caching import PublicPageCacheMixin, SharedCountMixin, count_key, kept_for_readers
 from .filters import LabIndexFilter
 from .timeline import build_timeline
 from .models import (
@@ -116,7 +116,7 @@ class HomeView(PublicPageCacheMixin, TemplateView):
         return context
 
 
-class LabListView(PublicPageCacheMixin, ListView):
+class LabListView(PublicPageCacheMixin, SharedCountMixin, ListView):
     """
     The lab index: search, filters with counts and sorting, all in the query string
     (profiles/filters.py), so a filtered view can be shared and needs no JavaScript.
@@ -136,7 +136,12 @@ class LabListView(PublicPageCacheMixin, ListView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["filter"] = self.filterset
-        context["facets"] = self.filterset.facet_counts(Lab.objects.published().for_index())
+        # The counts beside each choice change only with the content, and every page and
+        # sort of the same filters shows the same ones (40 ms to count at 2,000 labs).
+        context["facets"] = kept_for_readers(
+            "facets", count_key(self.request, {"page", "sort"}),
+            lambda: self.filterset.facet_counts(Lab.objects.published().for_index()),
+        )
         context["query"] = self.request.GET.get("q", "").strip()
         context["filtered"] = any(self.request.GET.get(key) for key in ("q", *LabIndexFilter.FACETS))
         return context

@@ -94,3 +94,14 @@ def test_the_index_costs_the_same_queries_with_3_or_40_labs(client, labs):
     # count, one page of labs, one aggregate per facet (country, kind, open weights, since),
     # and the page cache's look-up of the next scheduled go-live (cached until a save)
     assert count() == small <= 7
+
+
+def test_facet_counts_are_shared_by_every_page_and_sort_until_the_content_changes(client, labs):
+    assert option(client.get("/labs/?kind=company"), "country", "CN") == "China (1)"
+    with CaptureQueriesContext(connection) as context:
+        other_sort = client.get("/labs/?kind=company&sort=founded")
+    assert option(other_sort, "country", "CN") == "China (1)"
+    # The total (another sort is another list) and the page; the four facets are not counted again.
+    assert len(context.captured_queries) == 2
+    make_lab("Delta Co", country="CN", kind="company")  # a save retires the kept counts
+    assert option(client.get("/labs/?kind=company&sort=founded"), "country", "CN") == "China (2)"
