@@ -134,13 +134,14 @@ class Likely(Func):
 
 def live(prefix, now):
     """
-    The published-and-live rule applied through a relation (``live("lab", now)``), as a
-    join condition: on large tables a join on the key is far cheaper than an
-    ``IN (SELECT ...)`` of every published row.
+    The published-and-live rule: on the row itself (``prefix`` None, as ``published()``
+    applies it) or through a relation (``live("lab", now)``), as a join condition: on large
+    tables a join on the key is far cheaper than an ``IN (SELECT ...)`` of every published row.
     """
+    path = f"{prefix}__" if prefix else ""
     return Q(
-        Likely(Q(**{f"{prefix}__state": PublicationState.PUBLISHED})),
-        Likely(Q(**{f"{prefix}__published_at__lte": now})),
+        Likely(Q(**{f"{path}state": PublicationState.PUBLISHED})),
+        Likely(Q(**{f"{path}published_at__lte": now})),
     )
 
 
@@ -149,8 +150,7 @@ class PublishableQuerySet(models.QuerySet):
 
     def published(self, now=None):
         """Rows a reader may see: published, and live (``published_at`` reached)."""
-        now = now or timezone.now()
-        return self.filter(Likely(Q(state=PublicationState.PUBLISHED)), Likely(Q(published_at__lte=now)))
+        return self.filter(live(None, now or timezone.now()))
 
     def previewable_by(self, user):
         """Whether ``user`` sees these rows in every state: staff who may view them (editors, publishers)."""

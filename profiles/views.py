@@ -242,9 +242,13 @@ class ReleaseListView(PublicPageCacheMixin, SharedCountMixin, ListView):
     # field: a list of thousands of names is neither usable nor cheap to send.
     lab_select_limit = 100
 
+    @cached_property
+    def selected_lab(self):
+        return self.request.GET.get("lab", "").strip()
+
     def get_queryset(self):
         releases = public_releases()
-        lab = self.request.GET.get("lab", "").strip()
+        lab = self.selected_lab
         if lab:
             # The labs first, then their releases by key: a condition on the lab's name
             # inside the release query would be checked against every release in turn.
@@ -263,7 +267,7 @@ class ReleaseListView(PublicPageCacheMixin, SharedCountMixin, ListView):
         labs = list(Lab.objects.published().only("slug", "name")[: self.lab_select_limit + 1])
         context["lab_choices"] = labs if len(labs) <= self.lab_select_limit else None
         context["kind_choices"] = ReleaseKind.choices
-        context["selected_lab"] = self.request.GET.get("lab", "").strip()
+        context["selected_lab"] = self.selected_lab
         context["selected_kind"] = self.request.GET.get("kind", "")
         # The chart shows this page's releases, one row per lab (or per family for one lab).
         by_family = bool(context["selected_lab"]) and len({release.lab_id for release in context["releases"]}) == 1

@@ -47,13 +47,13 @@ def with_body_etag(request, response):
     """
     response.render()
     etag = body_etag(response.content)
-    if "If-None-Match" in request.headers and etag_matches(request.headers["If-None-Match"], etag):
-        not_modified = HttpResponseNotModified()
+    if not_modified(request, etag, None):
+        unchanged = HttpResponseNotModified()
         for header in ("Last-Modified", "Vary", "Cache-Control"):
             if response.has_header(header):
-                not_modified[header] = response[header]
-        not_modified["ETag"] = etag
-        return not_modified
+                unchanged[header] = response[header]
+        unchanged["ETag"] = etag
+        return unchanged
     response["ETag"] = etag
     return response
 
