@@ -124,22 +124,40 @@ def settings_in_subprocess(env, *names):
     return json.loads(result.stdout)
 
 
-def test_without_redis_production_workers_share_the_content_generation(tmp_path):
-    # Each run is a separate process, as gunicorn's workers are: a save in one must
-    # retire the pages and totals every other one has cached.
+def without_redis_in_production(tmp_path, **env):
+    """Run Python statements in a new process, as one of gunicorn's workers without Redis."""
     environment = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    environment.update(DJANGO_SETTINGS_MODULE="labsite.settings", DEBUG="0", SECRET_KEY="x" * 60, CACHE_DIR=str(tmp_path))
+    environment.update(DJANGO_SETTINGS_MODULE="labsite.settings", DEBUG="0", SECRET_KEY="x" * 60, CACHE_DIR=str(tmp_path), **env)
 
-    def run(statement):
-        code = f"import django; django.setup(); from profiles import caching; {statement}"
+    def run(statements):
+        code = f"import django; django.setup(); {statements}"
         result = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=environment, check=False, capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         return result.stdout.strip()
 
-    first = run("print(caching.content_generation())")
-    assert run("print(caching.content_generation())") == first
-    run("caching.bump_content_generation()")
-    assert run("print(caching.content_generation())") not in ("", first)
+    return run
+
+
+def test_without_redis_production_workers_share_the_content_generation(tmp_path):
+    # Each run is a separate process, as gunicorn's workers are: a save in one must
+    # retire the pages and totals every other one has cached.
+    run = without_redis_in_production(tmp_path)
+    first = run("from profiles import caching; print(caching.content_generation())")
+    assert run("from profiles import caching; print(caching.content_generation())") == first
+    run("from profiles import caching; caching.bump_content_generation()")
+    assert run("from profiles import caching; print(caching.content_generation())") not in ("", first)
+
+
+def test_without_redis_the_api_limit_counts_a_client_across_workers(tmp_path):
+    # A client whose requests land on different workers still gets only its limit; each
+    # worker's request also ends with Django closing the cache, which must keep the count.
+    run = without_redis_in_production(
+        tmp_path, API_THROTTLE_ANON="3/minute", ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="0",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}",  # the API root reads no rows
+    )
+    requests = "from django.test import Client; client = Client(); print(*[client.get('/api/').status_code for _ in range(2)])"
+    assert run(requests) == "200 200"
+    assert run(requests) == "200 429"
 
 
 def test_static_files_are_compressed_and_hashed_only_when_asked(settings):
