@@ -19,7 +19,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, models, transaction
-from django.db.models import BooleanField, Exists, F, Func, OuterRef, Prefetch, Q
+from django.db.models import Exists, F, OuterRef, Prefetch, Q
+from django.db.models.lookups import Exact, LessThanOrEqual
 from django.db.models.functions import Coalesce
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
@@ -107,10 +108,10 @@ def reverse_slug(view_name, slug):
     return f"{before}{slug}{after}"
 
 
-class Likely(Func):
+class LikelyLookup:
     """
-    A condition that holds for most rows, said so to SQLite's query planner with
-    ``likely()``, which changes no result; other databases get the bare condition.
+    A lookup for a condition that holds for most rows, said so to SQLite's query planner
+    with ``likely()``, which changes no result; other databases get the plain lookup.
 
     Without statistics (no ``ANALYZE`` has run) SQLite guesses that ``state = 'published'``
     keeps a few rows and ``published_at <= now`` a quarter of them; with them it still
@@ -119,17 +120,42 @@ class Likely(Func):
     rather than walk the index of the list's own order and stop after ten rows (0.2 ms).
     (After an ``ANALYZE``, pages of under eight releases are still planned from the
     labs' side, 35 ms at that scale: SQLite's own estimate, which this does not reach.)
-    PostgreSQL plans from its statistics.
+    PostgreSQL plans from its statistics. A lookup rather than a function wrapped around
+    a ``Q``: that built and compiled in 0.45 ms more per query (bench/).
     """
 
-    function = "likely"
-    output_field = BooleanField()
+    plain_lookup = None  # the lookup this one is, "exact" or "lte"
 
-    def as_sql(self, compiler, connection, **extra_context):
-        return compiler.compile(self.get_source_expressions()[0])
+    def get_rhs_op(self, connection, rhs):
+        return connection.operators[self.plain_lookup] % rhs
 
-    def as_sqlite(self, compiler, connection, **extra_context):
-        return super().as_sql(compiler, connection, **extra_context)
+    def as_sqlite(self, compiler, connection):
+        sql, params = self.as_sql(compiler, connection)
+        return f"likely({sql})", params
+
+
+@models.CharField.register_lookup
+class LikelyExact(LikelyLookup, Exact):
+    lookup_name, plain_lookup = "likely_exact", "exact"
+
+
+@models.DateTimeField.register_lookup
+class LikelyLessThanOrEqual(LikelyLookup, LessThanOrEqual):
+    lookup_name, plain_lookup = "likely_lte", "lte"
+
+
+class QueryTime(models.Expression):
+    """
+    The moment a query runs: Django's clock read when the query is compiled, not when the
+    queryset is built, so a queryset built once (a viewset's ``queryset``) still selects
+    what is live at each request. ``functions.Now`` would read the database's clock,
+    which need not agree with the application's, which wrote ``published_at``.
+    """
+
+    output_field = models.DateTimeField()
+
+    def as_sql(self, compiler, connection):
+        return "%s", [connection.ops.adapt_datetimefield_value(timezone.now())]
 
 
 def live(prefix, now):
@@ -139,18 +165,16 @@ def live(prefix, now):
     tables a join on the key is far cheaper than an ``IN (SELECT ...)`` of every published row.
     """
     path = f"{prefix}__" if prefix else ""
-    return Q(
-        Likely(Q(**{f"{path}state": PublicationState.PUBLISHED})),
-        Likely(Q(**{f"{path}published_at__lte": now})),
-    )
+    return Q(**{f"{path}state__likely_exact": PublicationState.PUBLISHED, f"{path}published_at__likely_lte": now})
 
 
 class PublishableQuerySet(models.QuerySet):
     """Rules shared by every row readers may or may not see."""
 
     def published(self, now=None):
-        """Rows a reader may see: published, and live (``published_at`` reached)."""
-        return self.filter(live(None, now or timezone.now()))
+        """Rows a reader may see: published, and live (``published_at`` reached) at ``now``
+        (by default, whenever the query runs)."""
+        return self.filter(live(None, QueryTime() if now is None else now))
 
     def previewable_by(self, user):
         """Whether ``user`` sees these rows in every state: staff who may view them (editors, publishers)."""
@@ -917,7 +941,7 @@ class Modality(models.TextChoices):
 class ReleaseQuerySet(PublishableQuerySet):
     def published(self, now=None):
         """Published and live releases of published and live labs: a draft lab's release is not public."""
-        now = now or timezone.now()
+        now = QueryTime() if now is None else now
         if connections[self.db].vendor == "sqlite":
             # EXISTS rather than a join: with the lab as a join, SQLite drives the query
             # from the labs and sorts every release before a LIMIT; as a per-row check it

@@ -2,9 +2,12 @@
 
 import datetime
 import json
+from unittest import mock
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
@@ -33,6 +36,18 @@ def test_the_fast_list_equals_the_serializer(releases):
     expected = ReleaseSerializer(Release.objects.published().with_related(), many=True, context={"request": request}).data
     assert response.json()["results"] == json.loads(json.dumps(expected))
     assert [row["name"] for row in response.json()["results"]] == ["Fast 7B", "Fast Vision", "Elsewhere", "Fast Family"]
+
+
+def test_a_scheduled_release_joins_the_list_when_its_time_comes(releases):
+    # The list's query is built once per process: it must read the clock each time it runs.
+    go_live = timezone.now() + datetime.timedelta(hours=1)
+    make_release(Release.objects.get(slug="fast-7b").lab, "Fast Later", published_at=go_live)
+    client = APIClient()
+    assert "Fast Later" not in [row["name"] for row in client.get("/api/releases/").json()["results"]]
+    cache.clear()  # what the hour passing does: nothing was kept past the go-live (test_page_cache.py)
+    with mock.patch("django.utils.timezone.now", return_value=go_live + datetime.timedelta(seconds=1)):
+        names = [row["name"] for row in client.get("/api/releases/").json()["results"]]
+    assert "Fast Later" in names
 
 
 def test_the_fast_list_keeps_filters_search_ordering_and_validators(releases):
@@ -64,7 +79,7 @@ def test_a_page_of_releases_walks_the_index_of_their_order(releases, page_size):
     The list is read from ``release_newest_first`` and stops after a page, rather than
     sorting every live release (30 ms at 50,000). Without statistics SQLite guessed that
     ``state = 'published'`` or ``published_at <= now`` picks out few rows and, for pages of
-    up to ten, searched those indexes and sorted; ``Likely`` keeps it on the order's index.
+    up to ten, searched those indexes and sorted; ``LikelyLookup`` keeps it on the order's index.
     PostgreSQL plans from statistics, which four rows do not give: there the test checks
     that the index serves the order at all (NULLS LAST included) when sorting is off.
     """
