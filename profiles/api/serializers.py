@@ -17,7 +17,6 @@ Serializers only read what the viewsets' querysets fetched (``with_profile()`` a
 friends), so they never trigger queries of their own.
 """
 
-import datetime
 from typing import Any, TypedDict
 
 from django.urls import reverse
@@ -577,14 +576,8 @@ class ReleaseRows:
             "accessibility_display": self.access.get(access, access),
             "open_weights": access in self.open_weights,
             "is_flagship": values["is_flagship"],
-            "updated": self.timestamp(values["updated"]),
+            "updated": values["updated"],  # aware, UTC: the renderer writes it as DRF would ("Z")
         }
-
-    @staticmethod
-    def timestamp(value):
-        """DRF's ISO 8601 rendering of an aware datetime in UTC (TIME_ZONE), "Z" for +00:00."""
-        text = value.astimezone(datetime.timezone.utc).isoformat()
-        return text[:-6] + "Z" if text.endswith("+00:00") else text
 
     def rows(self, values_rows):
         return [self.row(values) for values in values_rows]
