@@ -235,6 +235,18 @@ def test_a_repeat_detail_request_is_a_304_without_serialising(anonymous, django_
     error_of(anonymous.get("/api/labs/no-such-lab/", HTTP_IF_NONE_MATCH=etag), 404)
 
 
+def test_conditional_requests_keep_readers_and_staff_apart(anonymous, editor):
+    """The cheap query behind a 304 reads the rows its user may open: staff's drafts, readers' published rows."""
+    public, draft = make_lab("Public Lab"), make_lab("Draft Lab", state=DRAFT)
+    for _ in range(2):  # whoever asks first, the other's answer is unchanged
+        reader_etag = anonymous.get(f"/api/labs/{public.slug}/")["ETag"]
+        assert anonymous.get(f"/api/labs/{public.slug}/", HTTP_IF_NONE_MATCH=reader_etag).status_code == 304
+        staff_etag = editor.get(f"/api/labs/{draft.slug}/")["ETag"]
+        assert editor.get(f"/api/labs/{draft.slug}/", HTTP_IF_NONE_MATCH=staff_etag).status_code == 304
+        error_of(anonymous.get(f"/api/labs/{draft.slug}/", HTTP_IF_NONE_MATCH=staff_etag), 404)
+        assert editor.get(f"/api/labs/{public.slug}/")["ETag"] != reader_etag  # staff's shows its state
+
+
 def test_a_profile_etag_changes_when_anything_it_shows_changes(anonymous):
     """A lab's detail shows its releases, people and sources: editing one of them is a new ETag."""
     lab = make_lab("Fresh Lab")

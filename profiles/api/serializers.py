@@ -27,6 +27,7 @@ from rest_framework import serializers
 
 from ..models import (
     OPEN_WEIGHTS_ACCESS,
+    SLUG_CHARACTERS,
     Accessibility,
     Backing,
     Citation,
@@ -125,9 +126,43 @@ class CountryCodeField(CountryField):
         super().__init__(**kwargs)
 
 
-def display_of(field_name: str) -> serializers.CharField:
-    """The human label of a choice field, beside its value (``kind`` → ``kind_display``)."""
-    return serializers.CharField(source=f"get_{field_name}_display", read_only=True)
+@extend_schema_field(OpenApiTypes.STR)
+class ChoiceLabelField(serializers.Field):
+    """
+    The human label of a choice field, beside its value (``kind`` → ``kind_display``).
+    It calls ``get_<field>_display()`` itself: a method as a field's ``source`` makes DRF
+    inspect the method's signature on every row (88 times for one lab's detail).
+    """
+
+    def __init__(self, field_name: str, **kwargs: Any) -> None:
+        self.method_name = f"get_{field_name}_display"
+        kwargs["source"] = "*"
+        kwargs["read_only"] = True
+        super().__init__(**kwargs)
+
+    def to_representation(self, instance: Any) -> str:
+        return getattr(instance, self.method_name)()
+
+
+def display_of(field_name: str) -> ChoiceLabelField:
+    return ChoiceLabelField(field_name)
+
+
+class SlugLinkField(serializers.HyperlinkedIdentityField):
+    """
+    The absolute URL of an object's API detail, addressed by its slug, built around the
+    slug (``slug_url_parts``) rather than by walking the URLconf for every link (a lab's
+    detail links to some seventy objects).
+    """
+
+    def __init__(self, view_name: str, **kwargs: Any) -> None:
+        super().__init__(view_name=view_name, lookup_field="slug", **kwargs)
+
+    def get_url(self, obj: Any, view_name: str, request: Any, format: str | None) -> str | None:
+        if format or not SLUG_CHARACTERS.fullmatch(obj.slug or ""):
+            return super().get_url(obj, view_name, request, format)
+        before, after = slug_url_parts(view_name)
+        return request.build_absolute_uri(f"{before}{obj.slug}{after}")
 
 
 # --------------------------------------------------------------------------
@@ -136,7 +171,7 @@ def display_of(field_name: str) -> serializers.CharField:
 
 
 class LabLinkSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:lab-detail", lookup_field="slug")
+    url = SlugLinkField("api:lab-detail")
 
     class Meta:
         model = Lab
@@ -144,7 +179,7 @@ class LabLinkSerializer(serializers.ModelSerializer):
 
 
 class PersonLinkSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:person-detail", lookup_field="slug")
+    url = SlugLinkField("api:person-detail")
 
     class Meta:
         model = Person
@@ -152,7 +187,7 @@ class PersonLinkSerializer(serializers.ModelSerializer):
 
 
 class ReleaseLinkSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:release-detail", lookup_field="slug")
+    url = SlugLinkField("api:release-detail")
 
     class Meta:
         model = Release
@@ -160,7 +195,7 @@ class ReleaseLinkSerializer(serializers.ModelSerializer):
 
 
 class OrganizationLinkSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:organization-detail", lookup_field="slug")
+    url = SlugLinkField("api:organization-detail")
 
     class Meta:
         model = Organization
@@ -168,7 +203,7 @@ class OrganizationLinkSerializer(serializers.ModelSerializer):
 
 
 class SourceLinkSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:source-detail", lookup_field="slug")
+    url = SlugLinkField("api:source-detail")
 
     class Meta:
         model = Source
@@ -183,7 +218,7 @@ class SourceLinkSerializer(serializers.ModelSerializer):
 class OrganizationSerializer(serializers.ModelSerializer):
     """An organization (list and detail alike: it has few fields and no public page)."""
 
-    url = serializers.HyperlinkedIdentityField(view_name="api:organization-detail", lookup_field="slug")
+    url = SlugLinkField("api:organization-detail")
     kind_display = display_of("kind")
     country = CountryCodeField()
     country_display = serializers.CharField(source="country.name", read_only=True)
@@ -205,7 +240,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
 class ReleaseSummarySerializer(serializers.ModelSerializer):
     """A release as listed under its lab (the lab is the context, so it is left out)."""
 
-    url = serializers.HyperlinkedIdentityField(view_name="api:release-detail", lookup_field="slug")
+    url = SlugLinkField("api:release-detail")
     html_url = PageURLField()
     kind_display = display_of("kind")
     family = ReleaseLinkSerializer(read_only=True, allow_null=True)
@@ -280,7 +315,7 @@ class PersonRoleSerializer(serializers.ModelSerializer):
 
 
 class PersonSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:person-detail", lookup_field="slug")
+    url = SlugLinkField("api:person-detail")
     html_url = PageURLField()
 
     class Meta:
@@ -306,7 +341,7 @@ class PersonDetailSerializer(PersonSerializer):
 
 
 class SourceSerializer(serializers.ModelSerializer):
-    url = serializers.HyperlinkedIdentityField(view_name="api:source-detail", lookup_field="slug")
+    url = SlugLinkField("api:source-detail")
     html_url = PageURLField()
     # The model's ``url`` is where the document is read; ``url`` in the API is the API link.
     document_url = serializers.URLField(source="url", read_only=True)
@@ -399,7 +434,7 @@ class LabSerializer(serializers.ModelSerializer):
     ``LabViewSet``), which annotates those fields in the same query.
     """
 
-    url = serializers.HyperlinkedIdentityField(view_name="api:lab-detail", lookup_field="slug")
+    url = SlugLinkField("api:lab-detail")
     html_url = PageURLField()
     kind_display = display_of("kind")
     founded = PartialDateField()
@@ -427,7 +462,7 @@ class LabDetailSerializer(serializers.ModelSerializer):
     prefetched relation that already holds only what a reader may see.
     """
 
-    url = serializers.HyperlinkedIdentityField(view_name="api:lab-detail", lookup_field="slug")
+    url = SlugLinkField("api:lab-detail")
     html_url = PageURLField()
     other_names = serializers.ListField(source="other_names_list", child=serializers.CharField(), read_only=True)
     kind_display = display_of("kind")

@@ -115,11 +115,15 @@ class APIViewSetMixin(PublicPageCacheMixin):
 
     def stamp(self, **lookup):
         """One cheap query: the row's pk, version, updated and the latest change of what it shows."""
+        return self.stamp_queryset().filter(**lookup).first()
+
+    def stamp_queryset(self):
+        """The stamps of the rows this user may open."""
         model = self.get_queryset().model
         fields = ["pk"] + [name for name in ("version", "updated") if hasattr(model, name)]
         extra = self.freshness() if self.freshness else {}
         # values() leaves the detail's prefetches unused: this stays one query.
-        return self.get_queryset().filter(**lookup).annotate(**extra).values(*fields, *extra).first()
+        return self.get_queryset().annotate(**extra).values(*fields, *extra)
 
     def validators(self, stamp):
         """(ETag, Last-Modified) of a stamp: the row's and its related rows' latest change."""
@@ -275,6 +279,19 @@ class PublishableViewSet(WritableMixin, APIViewSetMixin, WorkflowActionsMixin, v
     def preview(self):
         """Whether the user previews every state (staff) rather than reading published rows."""
         return self.queryset_model.objects.all().previewable_by(self.request.user)
+
+    def stamp_queryset(self):
+        # Built once per viewset and audience, and copied for each request as DRF copies
+        # ``queryset``: a lab's stamp is ten subqueries, which took 8 ms to build and
+        # 0.5 ms to run. Which rows it reads depends only on whether the user previews,
+        # and published() reads the clock when the query runs.
+        key = (type(self), self.preview())
+        if key not in BUILT_STAMP_QUERYSETS:
+            BUILT_STAMP_QUERYSETS[key] = super().stamp_queryset()
+        return BUILT_STAMP_QUERYSETS[key].all()
+
+
+BUILT_STAMP_QUERYSETS = {}  # (viewset class, previews?) -> its stamp queryset
 
 
 @documented(write_serializers.LabWriteSerializer, serializers.LabDetailSerializer, serializers.LabSerializer, "lab", True)
