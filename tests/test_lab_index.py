@@ -105,3 +105,26 @@ def test_facet_counts_are_shared_by_every_page_and_sort_until_the_content_change
     assert len(context.captured_queries) == 2
     make_lab("Delta Co", country="CN", kind="company")  # a save retires the kept counts
     assert option(client.get("/labs/?kind=company&sort=founded"), "country", "CN") == "China (2)"
+
+
+def test_a_page_of_the_index_reads_the_labs_in_name_order_from_an_index(client, labs):
+    """
+    The index's page is read from the index of names (lab_by_name) and stops after a page,
+    so each lab's release count and latest release are computed for the labs shown, not
+    for every lab before a sort (12 ms at 2,000 labs). PostgreSQL plans from statistics,
+    which three labs do not give: there the index must serve the order when sorting is off.
+    """
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/labs/?sort=name").status_code == 200
+    page_sql = next(sql for sql in (query["sql"] for query in queries.captured_queries)
+                    if '"release_count"' in sql and "LIMIT" in sql)
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {page_sql}")
+            outer = [row[-1] for row in cursor.fetchall() if row[1] == 0]  # the page's own steps, not its subqueries'
+            assert any("lab_by_name" in step for step in outer) and not any("TEMP B-TREE" in step for step in outer), outer
+        else:
+            cursor.execute("SET LOCAL enable_sort = off")
+            cursor.execute(f"EXPLAIN {page_sql}")
+            plan = [row[0] for row in cursor.fetchall()]
+            assert "Index Scan using lab_by_name" in plan[1], plan
