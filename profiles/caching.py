@@ -161,7 +161,9 @@ class PublicPageCacheMixin:
         ):
             return super().dispatch(request, *args, **kwargs)
         variant = self.shared_copy_variant(request)
-        key = f"labsite:page:{content_generation()}:{variant}:{request.get_full_path()}"
+        # Hashed: a URL can be any length, and memcached refuses keys over 250 characters.
+        page = hashlib.sha256(f"{variant}:{request.get_full_path()}".encode()).hexdigest()
+        key = f"labsite:page:{content_generation()}:{page}"
         cached = cache.get(key)
         if cached is not None and self.admits(request):
             return cached
