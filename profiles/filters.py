@@ -57,7 +57,7 @@ class LabIndexFilter(django_filters.FilterSet):
     FACETS = ("country", "kind", "open_weights", "released_since")
 
     def filter_search(self, queryset, name, value):
-        # Matches names, other names, summaries, people and releases (labsite/search.py).
+        # Matches names, other names, summaries, people and releases (profiles/search.py).
         return queryset.search(value) if value.strip() else queryset
 
     def filter_released_since(self, queryset, name, value):

@@ -470,7 +470,7 @@ class LabQuerySet(PublishableQuerySet):
 
     def search(self, query):
         """Labs matching every word of ``query`` (names, summary, people, releases), best first."""
-        from labsite.search import search
+        from .search import search
 
         return search(
             self, query, [("name", "A"), ("native_name", "A"), ("other_names", "B"), ("summary", "C")],
@@ -769,7 +769,7 @@ class PersonQuerySet(PublishableQuerySet):
 
     def search(self, query):
         """People matching every word of ``query`` (name, native name, bio), best first."""
-        from labsite.search import search
+        from .search import search
 
         return search(self, query, [("name", "A"), ("native_name", "A"), ("bio", "C")])
 
@@ -975,7 +975,7 @@ class ReleaseQuerySet(PublishableQuerySet):
 
     def search(self, query):
         """Releases matching every word of ``query`` (name, description, lab name), best first."""
-        from labsite.search import search
+        from .search import search
 
         return search(self, query, [("name", "A"), ("description", "C")], related=["lab__name"])
 

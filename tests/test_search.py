@@ -5,7 +5,7 @@ import importlib
 import pytest
 from django.db import connection
 
-from labsite import search as site_search
+from profiles import search as site_search
 from profiles.models import Lab, Person, Release
 from tests.factories import make_lab, make_person, make_release, make_role
 

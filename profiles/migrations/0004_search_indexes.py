@@ -1,7 +1,7 @@
 """
 GIN indexes for full-text search, on PostgreSQL only (SQLite searches with LIKE).
 
-Each index is on exactly the document expression labsite/search.py queries
+Each index is on exactly the document expression profiles/search.py queries
 (``document_sql``), written out here so the migration never changes with the code;
 tests/test_search.py checks the two agree.
 """

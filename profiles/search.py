@@ -1,5 +1,5 @@
 """
-One search for both databases (used by the querysets' ``search()`` in profiles/models.py).
+One search for both databases (used by the querysets' ``search()`` in models.py).
 
 PostgreSQL: full-text search (``django.contrib.postgres.search``), English stemming, every
 word of the query a prefix ("intern" finds "InternLM"), ranked with SearchRank (name first).
