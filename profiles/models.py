@@ -424,27 +424,17 @@ class LabQuerySet(PublishableQuerySet):
         ``preview=True`` (staff, preview links) includes unpublished ones. The profile's
         citations come in one more query, on first use (``Lab.profile_citations``).
         """
-        now = QueryTime()
-        releases = Release.objects.all() if preview else Release.objects.published(now)
-        roles = Role.objects.all() if preview else Role.objects.filter(live("person", now))
+        related = _profile_querysets(preview)
         return (
             self.select_related("parent_lab", "parent_organization")
             # Rides along with each row, so that the lab knows which sources to cite.
             .annotate(profile_preview=models.Value(preview, output_field=models.BooleanField()))
             .prefetch_related(
                 "sections",
-                Prefetch("roles", queryset=roles.select_related("person")),
-                Prefetch("releases", queryset=releases.select_related("family")),
-                Prefetch("backings", queryset=Backing.objects.select_related("organization")),
-                Prefetch("relations", queryset=LabRelation.objects.filter(live("other_lab", now)).select_related("other_lab")),
+                # Copies: prefetching writes into its queryset (the instance it serves).
+                *(Prefetch(name, queryset=queryset.all()) for name, queryset in related.items()),
             )
         )
-
-    def reader_profiles(self):
-        """``published().with_profile()``, built once per process and copied for each request
-        (as DRF copies a viewset's ``queryset``): building it was a twentieth of a lab page.
-        The clock is read when each query runs (``QueryTime``)."""
-        return _reader_profiles().all()
 
     def needing_review(self, days=None, today=None):
         """Profiles nobody has checked for more than ``days`` (PROFILE_REVIEW_DAYS), or ever."""
@@ -479,8 +469,21 @@ class LabQuerySet(PublishableQuerySet):
 
 
 @functools.cache
-def _reader_profiles():
-    return Lab.objects.published().with_profile()
+def _profile_querysets(preview):
+    """
+    The related rows a lab profile shows (``with_profile``), built once per process and
+    copied for each request: their published-and-live rules took a twentieth of a lab
+    page to build. ``QueryTime`` reads the clock when each query runs.
+    """
+    now = QueryTime()
+    return {
+        "roles": (Role.objects.all() if preview else Role.objects.filter(live("person", now))).select_related("person"),
+        "releases": (Release.objects.all() if preview else Release.objects.published(now)).select_related("family"),
+        "backings": Backing.objects.select_related("organization"),
+        "relations": (
+            LabRelation.objects.all() if preview else LabRelation.objects.filter(live("other_lab", now))
+        ).select_related("other_lab"),
+    }
 
 
 class Lab(PublishableModel):

@@ -155,9 +155,7 @@ class LabDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView):
     context_object_name = "lab"
 
     def get_queryset(self):
-        if not self.previewing:
-            return Lab.objects.reader_profiles()
-        return self.base_queryset().with_profile(preview=True)
+        return self.base_queryset().with_profile(preview=self.previewing)
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)

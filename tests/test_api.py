@@ -199,6 +199,16 @@ def test_lab_detail_carries_the_whole_profile(client):
     assert profile["sources"][0]["source"]["url"] == f"{API}/sources/the-article/"
 
 
+def test_links_keep_a_format_asked_for_in_the_query(client):
+    """As DRF's own links do: a client reading ?format=json follows links that stay JSON."""
+    lab = make_lab("Format Lab")
+    make_release(lab, "Format Model")
+    detail = get_ok(client, f"/api/labs/{lab.slug}/", format="json")
+    assert detail["url"] == f"{API}/labs/format-lab/?format=json"
+    assert detail["releases"][0]["url"] == f"{API}/releases/format-model/?format=json"
+    assert get_ok(client, f"/api/labs/{lab.slug}/")["releases"][0]["url"] == f"{API}/releases/format-model/"
+
+
 def test_a_lab_with_nothing_known_still_serialises(client):
     lab = make_lab("Bare Lab", founded=None)
     profile = get_ok(client, f"/api/labs/{lab.slug}/")

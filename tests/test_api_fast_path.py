@@ -29,13 +29,16 @@ def releases():
     make_release(make_lab("Other Fast Lab"), "Elsewhere", released=datetime.date(2022, 3, 1), kind="dataset")
 
 
-def test_the_fast_list_equals_the_serializer(releases):
-    response = APIClient().get("/api/releases/?page_size=100", HTTP_ACCEPT="application/json")
+@pytest.mark.parametrize("query", ["", "&format=json"])
+def test_the_fast_list_equals_the_serializer(releases, query):
+    # "?format=json" included: DRF's links keep it, and so must the fast path's.
+    response = APIClient().get(f"/api/releases/?page_size=100{query}", HTTP_ACCEPT="application/json")
     assert response.status_code == 200
-    request = Request(APIRequestFactory().get("/api/releases/?page_size=100"))
+    request = Request(APIRequestFactory().get(f"/api/releases/?page_size=100{query}"))
     expected = ReleaseSerializer(Release.objects.published().with_related(), many=True, context={"request": request}).data
     assert response.json()["results"] == json.loads(json.dumps(expected))
     assert [row["name"] for row in response.json()["results"]] == ["Fast 7B", "Fast Vision", "Elsewhere", "Fast Family"]
+    assert response.json()["results"][0]["url"].endswith(f"/api/releases/fast-7b/{query.replace('&', '?')}")
 
 
 def test_a_scheduled_release_joins_the_list_when_its_time_comes(releases):

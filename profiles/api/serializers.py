@@ -24,10 +24,10 @@ from django_countries.serializer_fields import CountryField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.reverse import preserve_builtin_query_params
 
 from ..models import (
     OPEN_WEIGHTS_ACCESS,
-    SLUG_CHARACTERS,
     Accessibility,
     Backing,
     Citation,
@@ -41,6 +41,7 @@ from ..models import (
     Role,
     Section,
     Source,
+    reverse_slug,
     slug_url_parts,
 )
 from ..partial_dates import format_partial_date, iso_partial_date
@@ -151,18 +152,17 @@ def display_of(field_name: str) -> ChoiceLabelField:
 class SlugLinkField(serializers.HyperlinkedIdentityField):
     """
     The absolute URL of an object's API detail, addressed by its slug, built around the
-    slug (``slug_url_parts``) rather than by walking the URLconf for every link (a lab's
-    detail links to some seventy objects).
+    slug (``reverse_slug``) rather than by walking the URLconf for every link (a lab's
+    detail links to some seventy objects); like DRF's own links, it keeps a ``?format=``.
     """
 
     def __init__(self, view_name: str, **kwargs: Any) -> None:
         super().__init__(view_name=view_name, lookup_field="slug", **kwargs)
 
     def get_url(self, obj: Any, view_name: str, request: Any, format: str | None) -> str | None:
-        if format or not SLUG_CHARACTERS.fullmatch(obj.slug or ""):
+        if format or not obj.slug:
             return super().get_url(obj, view_name, request, format)
-        before, after = slug_url_parts(view_name)
-        return request.build_absolute_uri(f"{before}{obj.slug}{after}")
+        return preserve_builtin_query_params(request.build_absolute_uri(reverse_slug(view_name, obj.slug)), request)
 
 
 # --------------------------------------------------------------------------
@@ -569,12 +569,14 @@ class ReleaseRows:
     ]
 
     def __init__(self, request):
-        def prefix(view_name):
+        def prefix(view_name, query=""):
             before, after = slug_url_parts(view_name)
-            return request.build_absolute_uri(before), after
+            return request.build_absolute_uri(before), after + query
 
-        self.api_release = prefix("api:release-detail")
-        self.api_lab = prefix("api:lab-detail")
+        # API links keep a ``?format=`` as DRF's do ("?format=json", or nothing).
+        format_query = preserve_builtin_query_params("", request)
+        self.api_release = prefix("api:release-detail", format_query)
+        self.api_lab = prefix("api:lab-detail", format_query)
         self.page_release = prefix("profiles:release-detail")
         self.kinds = dict(ReleaseKind.choices)
         self.modalities = dict(Modality.choices)

@@ -122,8 +122,8 @@ class APIViewSetMixin(PublicPageCacheMixin):
         model = self.get_queryset().model
         fields = ["pk"] + [name for name in ("version", "updated") if hasattr(model, name)]
         extra = self.freshness() if self.freshness else {}
-        # values() leaves the detail's prefetches unused: this stays one query.
-        return self.get_queryset().annotate(**extra).values(*fields, *extra)
+        # Without the detail's prefetches: this stays one query.
+        return self.get_queryset().prefetch_related(None).annotate(**extra).values(*fields, *extra)
 
     def validators(self, stamp):
         """(ETag, Last-Modified) of a stamp: the row's and its related rows' latest change."""
@@ -317,12 +317,11 @@ class LabViewSet(PublishableViewSet):
         if self.action == "list":
             return labs.for_index()
         if self.action == "retrieve":
-            return self.detail_queryset()
+            return labs.with_profile(preview=self.preview())
         return labs
 
     def detail_queryset(self):
-        preview = self.preview()
-        return Lab.objects.all().with_profile(preview=True) if preview else Lab.objects.reader_profiles()
+        return Lab.objects.visible_to(self.request.user).with_profile(preview=self.preview())
 
 
 @documented(write_serializers.ReleaseWriteSerializer, serializers.ReleaseDetailSerializer,
