@@ -2,6 +2,7 @@
 shared by one machine's workers when there is no Redis."""
 
 import logging
+import os
 import time
 
 from diskcache import DjangoCache
@@ -78,12 +79,31 @@ class ResilientRedisCache(RedisCache):
 
 class SharedDiskCache(DjangoCache):
     """
-    diskcache's Django backend (SQLite files in one directory, shared by gunicorn's
-    workers), keeping each worker's connections open between requests. Django closes
-    every cache when a request finishes, and diskcache's close() drops the connections
-    that the next request must reopen and configure again: 15% of an API request's time
-    (bench/). diskcache itself reopens them in a forked child.
+    diskcache's Django backend (SQLite databases, and a file for each large value, in one
+    directory shared by gunicorn's workers), keeping each worker's connections open
+    between requests. Django closes every cache when a request finishes, and diskcache's
+    close() drops the connections that the next request must reopen and configure again:
+    15% of an API request's time (bench/). diskcache itself reopens them in a forked child.
+
+    A worker holding its connections would go on reading a deleted directory's files (an
+    ``rm -rf var/cache`` while the site runs) and never see another worker's writes, so at
+    the end of each request it checks that the directory is still the one it opened.
     """
 
+    def __init__(self, directory, params):
+        super().__init__(directory, params)
+        self._location, self._params = directory, params
+        self._opened = self._identity()
+
+    def _identity(self):
+        try:
+            found = os.stat(self._location)
+        except FileNotFoundError:
+            return None
+        return found.st_dev, found.st_ino
+
     def close(self, **kwargs):
-        pass
+        if self._identity() != self._opened:
+            self._cache.close()
+            DjangoCache.__init__(self, self._location, self._params)  # creates the directory again
+            self._opened = self._identity()

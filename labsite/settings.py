@@ -146,7 +146,12 @@ else:
         "default": {
             "BACKEND": "labsite.cache.SharedDiskCache",
             "LOCATION": os.environ.get("CACHE_DIR", str(BASE_DIR / "var" / "cache")),
-            "OPTIONS": {"size_limit": 2**30},  # least recently stored entries go first
+            # A read waits up to 0.1 s for another worker's write (diskcache's default, 10 ms,
+            # reads a busy moment as a miss). Past 1 GiB (128 MiB in each of its eight
+            # shards) the least recently stored entries go; were that the content
+            # generation, every kept page would be retired: a flush, never a stale page.
+            "DATABASE_TIMEOUT": 0.1,
+            "OPTIONS": {"size_limit": 2**30},
         }
     }
 

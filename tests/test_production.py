@@ -4,6 +4,7 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from django.db import OperationalError
 from django.db.backends.base.base import BaseDatabaseWrapper
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from labsite.cache import ResilientRedisCache
+from labsite.cache import ResilientRedisCache, SharedDiskCache
 from tests.test_faults import spare_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -158,6 +159,23 @@ def test_without_redis_the_api_limit_counts_a_client_across_workers(tmp_path):
     requests = "from django.test import Client; client = Client(); print(*[client.get('/api/').status_code for _ in range(2)])"
     assert run(requests) == "200 200"
     assert run(requests) == "200 429"
+
+
+def test_without_redis_a_worker_follows_its_cache_directory_when_it_is_replaced(tmp_path):
+    # Workers keep their cache connections between requests: after an ``rm -rf`` of the
+    # directory while the site runs, one must not go on reading the old files while the
+    # others write new ones (it would serve pages a save has retired).
+    directory = str(tmp_path / "cache")
+    worker = SharedDiskCache(directory, {})
+    worker.set("labsite:content-generation", "before")
+    worker.close()  # the end of a request
+    shutil.rmtree(directory)
+    other = SharedDiskCache(directory, {})
+    other.set("labsite:content-generation", "after")
+    worker.close()
+    assert worker.get("labsite:content-generation") == "after"
+    worker.set("kept", 1)
+    assert other.get("kept") == 1
 
 
 def test_static_files_are_compressed_and_hashed_only_when_asked(settings):
