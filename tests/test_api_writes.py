@@ -283,6 +283,36 @@ def test_a_profile_etag_changes_when_anything_it_shows_changes(anonymous):
         assert fresh.status_code == 200 and fresh["ETag"] != etag
 
 
+def test_a_profile_etag_changes_when_what_it_shows_goes_live(anonymous):
+    """A scheduled release, person or source goes live without a save: the lab's ETag must move then."""
+    lab = make_lab("Scheduled Lab")
+    go_live = timezone.now() + datetime.timedelta(hours=1)
+    make_release(lab, "Later Model", published_at=go_live)
+    make_role(make_person("Later Person", published_at=go_live + datetime.timedelta(hours=1)), lab)
+    url = f"/api/labs/{lab.slug}/"
+    etag = anonymous.get(url)["ETag"]
+    assert anonymous.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    for hours, shown in ((1, "Later Model"), (2, "Later Person")):
+        with mock.patch("django.utils.timezone.now", return_value=go_live + datetime.timedelta(hours=hours - 1, seconds=1)):
+            fresh = anonymous.get(url, HTTP_IF_NONE_MATCH=etag)
+        assert fresh.status_code == 200 and shown in fresh.content.decode()
+        etag = fresh["ETag"]
+
+
+def test_a_person_and_a_source_etag_change_when_a_lab_they_show_goes_live(anonymous):
+    go_live = timezone.now() + datetime.timedelta(hours=1)
+    lab = make_lab("Later Lab", published_at=go_live)
+    person, source = make_person("Lab Member"), make_source("Lab Paper")
+    make_role(person, lab)
+    cite(source, lab=lab)
+    for url in (f"/api/people/{person.slug}/", f"/api/sources/{source.slug}/"):
+        etag = anonymous.get(url)["ETag"]
+        assert "later-lab" not in anonymous.get(url).content.decode()
+        with mock.patch("django.utils.timezone.now", return_value=go_live + datetime.timedelta(seconds=1)):
+            fresh = anonymous.get(url, HTTP_IF_NONE_MATCH=etag)
+        assert fresh.status_code == 200 and "later-lab" in fresh.content.decode(), url
+
+
 def test_a_repeat_list_request_is_a_304(anonymous):
     make_lab("Listed Lab")
     first = anonymous.get("/api/labs/")
