@@ -149,7 +149,8 @@ class QueryTime(models.Expression):
     The moment a query runs: Django's clock read when the query is compiled, not when the
     queryset is built, so a queryset built once (a viewset's ``queryset``) still selects
     what is live at each request. ``functions.Now`` would read the database's clock,
-    which need not agree with the application's, which wrote ``published_at``.
+    which need not agree with the application's, which wrote ``published_at``. Each
+    query reads it afresh: a page's several queries see instants a few milliseconds apart.
     """
 
     output_field = models.DateTimeField()
@@ -446,10 +447,9 @@ class LabQuerySet(PublishableQuerySet):
 
     def for_index(self):
         """What the lab index and API list show: counts and the latest release, no N+1."""
-        now = timezone.now()
         # Correlated subqueries rather than a GROUP BY over every release: the database
         # computes them only for the rows on the page (and for a filter that names them).
-        releases = Release.objects.published(now).filter(lab=models.OuterRef("pk"))
+        releases = Release.objects.published().filter(lab=models.OuterRef("pk"))
         latest = releases.exclude(released=None).order_by(F("released").desc(), "order")
         count = releases.order_by().values("lab").annotate(n=models.Count("pk")).values("n")
         return self.annotate(
@@ -1325,7 +1325,7 @@ class Source(PublishableModel):
 class CitationQuerySet(models.QuerySet):
     def public(self, now=None):
         """Citations made by something a reader may see (a published lab, section's lab, release or person)."""
-        now = now or timezone.now()
+        now = QueryTime() if now is None else now
         # Conditions on the joined rows (which a page selects anyway), checked per citation:
         # ``lab__in=<published labs>`` made SQLite list every live release and person
         # (50,000 and 20,000 rows) for each page of sources.

@@ -145,10 +145,6 @@ class ChoiceLabelField(serializers.Field):
         return getattr(instance, self.method_name)()
 
 
-def display_of(field_name: str) -> ChoiceLabelField:
-    return ChoiceLabelField(field_name)
-
-
 class SlugLinkField(serializers.HyperlinkedIdentityField):
     """
     The absolute URL of an object's API detail, addressed by its slug, built around the
@@ -219,7 +215,7 @@ class OrganizationSerializer(serializers.ModelSerializer):
     """An organization (list and detail alike: it has few fields and no public page)."""
 
     url = SlugLinkField("api:organization-detail")
-    kind_display = display_of("kind")
+    kind_display = ChoiceLabelField("kind")
     country = CountryCodeField()
     country_display = serializers.CharField(source="country.name", read_only=True)
     parent = OrganizationLinkSerializer(read_only=True, allow_null=True)
@@ -242,11 +238,11 @@ class ReleaseSummarySerializer(serializers.ModelSerializer):
 
     url = SlugLinkField("api:release-detail")
     html_url = PageURLField()
-    kind_display = display_of("kind")
+    kind_display = ChoiceLabelField("kind")
     family = ReleaseLinkSerializer(read_only=True, allow_null=True)
     released = PartialDateField()
-    modality_display = display_of("modality")
-    accessibility_display = display_of("accessibility")
+    modality_display = ChoiceLabelField("modality")
+    accessibility_display = ChoiceLabelField("accessibility")
     # True when the accessibility is one of the open-weights values (OPEN_WEIGHTS_ACCESS).
     open_weights = serializers.BooleanField(source="is_open_weights", read_only=True)
 
@@ -399,7 +395,7 @@ class NumberedSourceSerializer(serializers.Serializer):
 
 
 class SectionSerializer(serializers.ModelSerializer):
-    kind_display = display_of("kind")
+    kind_display = ChoiceLabelField("kind")
     # The heading as shown: the editor's heading, or the kind's name when it is empty.
     heading = serializers.CharField(source="title", read_only=True)
 
@@ -410,7 +406,7 @@ class SectionSerializer(serializers.ModelSerializer):
 
 class BackingSerializer(serializers.ModelSerializer):
     organization = OrganizationLinkSerializer(read_only=True)
-    kind_display = display_of("kind")
+    kind_display = ChoiceLabelField("kind")
 
     class Meta:
         model = Backing
@@ -419,7 +415,7 @@ class BackingSerializer(serializers.ModelSerializer):
 
 class LabRelationSerializer(serializers.ModelSerializer):
     other_lab = LabLinkSerializer(read_only=True)
-    kind_display = display_of("kind")
+    kind_display = ChoiceLabelField("kind")
 
     class Meta:
         model = LabRelation
@@ -436,11 +432,11 @@ class LabSerializer(serializers.ModelSerializer):
 
     url = SlugLinkField("api:lab-detail")
     html_url = PageURLField()
-    kind_display = display_of("kind")
+    kind_display = ChoiceLabelField("kind")
     founded = PartialDateField()
     country = CountryCodeField()
     country_display = serializers.CharField(source="country.name", read_only=True)
-    open_weights_display = display_of("open_weights")
+    open_weights_display = ChoiceLabelField("open_weights")
     release_count = serializers.IntegerField(read_only=True)
     latest_release = PartialDateField()
 
@@ -465,14 +461,14 @@ class LabDetailSerializer(serializers.ModelSerializer):
     url = SlugLinkField("api:lab-detail")
     html_url = PageURLField()
     other_names = serializers.ListField(source="other_names_list", child=serializers.CharField(), read_only=True)
-    kind_display = display_of("kind")
+    kind_display = ChoiceLabelField("kind")
     founded = PartialDateField()
     country = CountryCodeField()
     country_display = serializers.CharField(source="country.name", read_only=True)
     headquarters = serializers.CharField(read_only=True, help_text="City and country of the headquarters.")
     status = serializers.CharField(source="status_text", read_only=True)
     funding = serializers.CharField(source="funding_text", read_only=True)
-    open_weights_display = display_of("open_weights")
+    open_weights_display = ChoiceLabelField("open_weights")
     parent_lab = LabLinkSerializer(read_only=True, allow_null=True)
     parent_organization = OrganizationLinkSerializer(read_only=True, allow_null=True)
     as_of = PartialDateField()
@@ -613,7 +609,8 @@ class ReleaseRows:
             "accessibility_display": self.access.get(access, access),
             "open_weights": access in self.open_weights,
             "is_flagship": values["is_flagship"],
-            "updated": values["updated"],  # aware, UTC: the renderer writes it as DRF would ("Z")
+            # Aware, in UTC (TIME_ZONE, which DRF writes in): orjson writes DRF's text, "Z" and all.
+            "updated": values["updated"],
         }
 
     def rows(self, values_rows):

@@ -17,7 +17,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from ..caching import PublicPageCacheMixin
-from ..models import Citation, Lab, Organization, Person, PublicationState, Release, Role, Section, Source, live
+from ..models import (
+    SLUG_CHARACTERS, Citation, Lab, Organization, Person, PublicationState, Release, Role, Section, Source, live,
+)
 from . import conditional, filters, serializers, write_serializers
 from .freshness import lab_freshness, person_freshness, source_freshness
 
@@ -274,7 +276,7 @@ class PublishableViewSet(WritableMixin, APIViewSetMixin, WorkflowActionsMixin, v
     """Labs, people, releases and sources: addressed by slug, with a publication state."""
 
     lookup_field = "slug"
-    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    lookup_value_regex = SLUG_CHARACTERS.pattern
 
     def preview(self):
         """Whether the user previews every state (staff) rather than reading published rows."""
@@ -402,7 +404,7 @@ class OrganizationViewSet(APIViewSetMixin, viewsets.ReadOnlyModelViewSet):
     """Organizations behind labs (governments, universities, companies); not profiled, so no page."""
 
     lookup_field = "slug"
-    lookup_value_regex = "[-a-zA-Z0-9_]+"
+    lookup_value_regex = SLUG_CHARACTERS.pattern
     serializer_class = serializers.OrganizationSerializer
     filterset_class = filters.OrganizationFilter
     search_fields = ["name", "native_name"]
