@@ -46,6 +46,8 @@ def lab_freshness():
     lab = OuterRef("pk")
     # One level deeper (a subquery inside the history subquery), the lab is two levels out.
     outer_lab = OuterRef(OuterRef("pk"))
+    people = Role.objects.filter(lab=outer_lab).values("person")
+    sources = _cited_by_lab(outer_lab)
     return {
         "releases_changed": _latest(Release, lab=lab),
         "sections_changed": _latest(Section, lab=lab),
@@ -55,12 +57,12 @@ def lab_freshness():
         "citations_changed": _latest(Citation, lab=lab),
         "section_citations_changed": _latest(Citation, section__in=_ids(Section, lab=outer_lab)),
         "release_citations_changed": _latest(Citation, release__in=_ids(Release, lab=outer_lab)),
-        "people_changed": _latest(Person, id__in=Role.objects.filter(lab=outer_lab).values("person")),
-        "sources_changed": _latest(Source, _cited_by_lab(outer_lab)),
+        "people_changed": _latest(Person, id__in=people),
+        "sources_changed": _latest(Source, sources),
         "releases_went_live": _went_live(Release, lab=lab),
-        "people_went_live": _went_live(Person, id__in=Role.objects.filter(lab=outer_lab).values("person")),
+        "people_went_live": _went_live(Person, id__in=people),
         "related_labs_went_live": _went_live(Lab, id__in=LabRelation.objects.filter(lab=outer_lab).values("other_lab")),
-        "sources_went_live": _went_live(Source, _cited_by_lab(outer_lab)),
+        "sources_went_live": _went_live(Source, sources),
     }
 
 

@@ -121,11 +121,11 @@ class APIViewSetMixin(PublicPageCacheMixin):
 
     def stamp_queryset(self):
         """The stamps of the rows this user may open."""
-        model = self.get_queryset().model
-        fields = ["pk"] + [name for name in ("version", "updated") if hasattr(model, name)]
+        rows = self.get_queryset()
+        fields = ["pk"] + [name for name in ("version", "updated") if hasattr(rows.model, name)]
         extra = self.freshness() if self.freshness else {}
         # Without the detail's prefetches: this stays one query.
-        return self.get_queryset().prefetch_related(None).annotate(**extra).values(*fields, *extra)
+        return rows.prefetch_related(None).annotate(**extra).values(*fields, *extra)
 
     def validators(self, stamp):
         """(ETag, Last-Modified) of a stamp: the row's and its related rows' latest change."""
