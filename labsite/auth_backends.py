@@ -1,4 +1,4 @@
-"""django-axes, adapted: logins without a request (tests, scripts) skip the lock-out check."""
+"""django-axes, adapted: logins without a request (tests, scripts) skip the lock-out check; the client's address."""
 
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
@@ -18,7 +18,12 @@ class AxesBackend(AxesStandaloneBackend):
 
 
 def client_ip(request):
-    """The client's address: REMOTE_ADDR, or X-Forwarded-For's entry added by our own proxy."""
+    """
+    The client's address, the one rule for the login lock-out (AXES_CLIENT_IP_CALLABLE) and
+    the API's throttles: with TRUSTED_PROXY_COUNT = N > 0, the Nth X-Forwarded-For entry
+    from the right (the one our outermost proxy added; entries left of it are the client's
+    own writing); with 0, or fewer entries than N, REMOTE_ADDR.
+    """
     proxies = getattr(settings, "TRUSTED_PROXY_COUNT", 0)
     forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
     if proxies and len(forwarded) >= proxies:

@@ -1,4 +1,4 @@
-"""Production middleware: request log, database outages, replica pinning, CSP exception."""
+"""Production middleware: request log, database outages, replica pinning, CSP exception, Permissions-Policy."""
 
 import json
 import logging
@@ -19,6 +19,17 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 PIN_COOKIE = "pin_primary"
 
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+# Browser features no page of ours uses, refused to our pages and anything they embed. Only
+# features Chromium knows: it logs an error for each unknown one (so "browsing-topics",
+# the successor of the retired "interest-cohort").
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer", "autoplay", "browsing-topics", "camera", "display-capture", "geolocation",
+        "gyroscope", "magnetometer", "microphone", "midi", "payment", "usb",
+    )
+)
 
 
 class RequestLogMiddleware:
@@ -139,4 +150,16 @@ class RelaxedCSPMiddleware:
         response = self.get_response(request)
         if any(request.path.startswith(prefix) for prefix in getattr(settings, "CSP_RELAXED_PREFIXES", [])):
             response._csp_update = {"script-src": ["'unsafe-inline'"], "style-src": ["'unsafe-inline'"]}
+        return response
+
+
+class PermissionsPolicyMiddleware:
+    """Adds PERMISSIONS_POLICY to every response: pages, the admin, the API, errors."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response

@@ -214,6 +214,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "profiles.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
+    # Anonymous clients are told apart by their address as labsite.auth_backends.client_ip
+    # gives it (TRUSTED_PROXY_COUNT, the login lock-out's rule), not by DRF's NUM_PROXIES.
     "DEFAULT_THROTTLE_CLASSES": [
         "profiles.api.throttling.AnonRateThrottle",
         "profiles.api.throttling.UserRateThrottle",
@@ -275,15 +277,17 @@ from csp.constants import NONE, SELF
 
 INSTALLED_APPS += ["csp", "axes", "labsite.apps.LabsiteConfig"]  # labsite: http(s)-only URLs
 
-# WhiteNoise right after SecurityMiddleware; the request log outermost after it; the
-# database-outage and replica-pinning middleware around everything that reads the database;
-# axes last (its documentation asks for that).
+# WhiteNoise right after SecurityMiddleware; then Permissions-Policy, around everything
+# that answers a page (static files are no documents); the request log outermost after it;
+# the database-outage and replica-pinning middleware around everything that reads the
+# database; axes last (its documentation asks for that).
 MIDDLEWARE.insert(1, "whitenoise.middleware.WhiteNoiseMiddleware")
 MIDDLEWARE.insert(2, "labsite.middleware.RequestLogMiddleware")
 MIDDLEWARE.insert(3, "labsite.middleware.DatabaseUnavailableMiddleware")
 MIDDLEWARE.insert(4, "labsite.middleware.PrimaryPinningMiddleware")
 MIDDLEWARE.insert(5, "csp.middleware.CSPMiddleware")
 MIDDLEWARE.insert(6, "labsite.middleware.RelaxedCSPMiddleware")
+MIDDLEWARE.insert(2, "labsite.middleware.PermissionsPolicyMiddleware")
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 
 # Static files: compressed and cache-busted (hashed names) by WhiteNoise once
@@ -345,9 +349,16 @@ AXES_COOLOFF_TIME = datetime.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "axes/lockout.html"
-# Behind a proxy that sets X-Forwarded-For, the client's address is its last entry.
 AXES_CLIENT_IP_CALLABLE = "labsite.auth_backends.client_ip"
-TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0"))
+# Proxies in front that append to X-Forwarded-For; the client's address (for the lock-out
+# and the API's throttles alike) is the entry the outermost one added. Production mode sits
+# behind one TLS proxy (README, Production): with 0 there every client would have the
+# proxy's address, and anyone's failed logins would lock an editor out everywhere. With 0
+# (development, or gunicorn facing clients) X-Forwarded-For is ignored: clients write it.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "0" if DEBUG else "1"))
+# Where a login goes when its ?next= is missing or refused (off-site): the admin's home,
+# the only signed-in area (Django's default, /accounts/profile/, is no page here).
+LOGIN_REDIRECT_URL = "admin:index"
 
 # Logs: one JSON line per request ("labsite.request") in production mode; cache faults
 # ("labsite.cache") and database outages ("labsite.db") always. Everything to stderr.

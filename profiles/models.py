@@ -164,9 +164,15 @@ def live(prefix, now):
     The published-and-live rule: on the row itself (``prefix`` None, as ``published()``
     applies it) or through a relation (``live("lab", now)``), as a join condition: on large
     tables a join on the key is far cheaper than an ``IN (SELECT ...)`` of every published row.
+    ``is_live()`` below is the same rule for a row already in memory.
     """
     path = f"{prefix}__" if prefix else ""
     return Q(**{f"{path}state__likely_exact": PublicationState.PUBLISHED, f"{path}published_at__likely_lte": now})
+
+
+def is_live(state, published_at, now=None):
+    """``live()`` for a row in memory: published, and its go-live time reached."""
+    return state == PublicationState.PUBLISHED and published_at is not None and published_at <= (now or timezone.now())
 
 
 class PublishableQuerySet(models.QuerySet):
@@ -323,11 +329,13 @@ class PublishableModel(TimestampedModel):
 
     @property
     def is_public(self):
-        return (
-            self.state == PublicationState.PUBLISHED
-            and self.published_at is not None
-            and self.published_at <= timezone.now()
-        )
+        """Whether readers may see this row: ``published()`` for one row in memory (links use it)."""
+        return is_live(self.state, self.published_at)
+
+    @property
+    def is_scheduled(self):
+        """Published with a go-live time still to come."""
+        return self.state == PublicationState.PUBLISHED and self.published_at is not None and self.published_at > timezone.now()
 
 
 def check_end_not_before_start(instance, start="start", end="end"):
@@ -460,11 +468,16 @@ class LabQuerySet(PublishableQuerySet):
 
     def search(self, query):
         """Labs matching every word of ``query`` (names, summary, people, releases), best first."""
-        from .search import search
+        from .search import RelatedNames, search
 
+        # Related names count only where a reader could see them: a draft release or
+        # person must not make its lab a result (a search would spell out its name).
         return search(
             self, query, [("name", "A"), ("native_name", "A"), ("other_names", "B"), ("summary", "C")],
-            related=["roles__person__name", "releases__name"],
+            related=[
+                RelatedNames(Role.objects.public(), "person__name", "lab"),
+                RelatedNames(Release.objects.published(), "name", "lab"),
+            ],
         )
 
 
@@ -477,8 +490,9 @@ def _profile_querysets(preview):
     """
     now = QueryTime()
     return {
-        "roles": (Role.objects.all() if preview else Role.objects.filter(live("person", now))).select_related("person"),
-        "releases": (Release.objects.all() if preview else Release.objects.published(now)).select_related("family"),
+        "roles": (Role.objects.all() if preview else Role.objects.public(now)).select_related("person"),
+        # The family's lab too: a link to the family asks whether it is public (Release.is_public).
+        "releases": (Release.objects.all() if preview else Release.objects.published(now)).select_related("family__lab"),
         "backings": Backing.objects.select_related("organization"),
         "relations": (
             LabRelation.objects.all() if preview else LabRelation.objects.filter(live("other_lab", now))
@@ -763,9 +777,11 @@ class Lab(PublishableModel):
 class PersonQuerySet(PublishableQuerySet):
     def with_roles(self):
         """A person page: every role with its lab or organization, in one extra query."""
-        roles = Role.objects.filter(
-            Q(lab__in=Lab.objects.published()) | Q(organization__isnull=False)
-        ).select_related("lab", "organization")
+        # The person is the one being shown (published, or previewed by staff), so
+        # only the lab's rule matters here: a role at a draft lab is not shown.
+        roles = Role.objects.filter(Q(lab__isnull=True) | live("lab", QueryTime())).select_related(
+            "lab", "organization"
+        )
         return self.prefetch_related(
             Prefetch("roles", queryset=roles.order_by(F("start").desc(nulls_first=True), "order"))
         )
@@ -817,6 +833,11 @@ class Person(PublishableModel):
 
 
 class RoleQuerySet(models.QuerySet):
+    def public(self, now=None):
+        """Roles a reader may see: a published person's, at a published lab or at an organization."""
+        now = QueryTime() if now is None else now
+        return self.filter(live("person", now), Q(lab__isnull=True) | live("lab", now))
+
     def current(self):
         return self.filter(end=None)
 
@@ -970,17 +991,20 @@ class ReleaseQuerySet(PublishableQuerySet):
         return super().published(now).filter(live("lab", now))
 
     def with_related(self):
-        """A release list or page: its lab and family in the same query."""
-        return self.select_related("lab", "family")
+        """A release list or page: its lab and family (and the family's lab, for ``is_public``) in the same query."""
+        return self.select_related("lab", "family__lab")
 
     def open_weights(self):
         return self.filter(accessibility__in=OPEN_WEIGHTS_ACCESS)
 
     def search(self, query):
         """Releases matching every word of ``query`` (name, description, lab name), best first."""
-        from .search import search
+        from .search import RelatedNames, search
 
-        return search(self, query, [("name", "A"), ("description", "C")], related=["lab__name"])
+        return search(
+            self, query, [("name", "A"), ("description", "C")],
+            related=[RelatedNames(Lab.objects.published(), "name", "pk", via="lab")],
+        )
 
 
 class Release(PublishableModel):
@@ -1077,6 +1101,11 @@ class Release(PublishableModel):
     @property
     def is_open_weights(self):
         return self.accessibility in OPEN_WEIGHTS_ACCESS
+
+    @property
+    def is_public(self):
+        """As ``Release.objects.published()``: live, and of a live lab."""
+        return super().is_public and self.lab.is_public
 
 
 # --------------------------------------------------------------------------

@@ -7,7 +7,8 @@ Each table's own document is the exact expression of its GIN index
 (profiles/migrations/0004_search_indexes.py), so the planner uses the index. Names are
 also matched as plain substrings, which full-text search cannot do for Chinese names.
 
-Related names (a lab's people and releases) are matched as substrings on both databases.
+Related names (a lab's people and releases) are matched as substrings on both databases,
+among the related rows a reader may see.
 
 SQLite: every word must appear (case-insensitively) in one of the same fields; ranked by
 whether the name matches.
@@ -16,6 +17,7 @@ On both, a result must match every word of the query, each in any of the fields.
 """
 
 import re
+from typing import Any, NamedTuple
 
 from django.db import connections
 from django.db.models import (
@@ -62,7 +64,7 @@ def search(queryset, query, weighted_fields, related=()):
     ``search_rank`` (higher first), ordered by it, then by name.
 
     ``weighted_fields``: the model's own text fields with a weight "A"–"D" (the first is
-    the name); ``related``: lookups of related names also searched ("roles__person__name").
+    the name); ``related``: ``RelatedNames`` also searched (a lab's releases' names).
     """
     terms = search_terms(query)
     if not terms:
@@ -80,8 +82,8 @@ def search(queryset, query, weighted_fields, related=()):
             matches = Q()
             for field in fields:
                 matches |= Q(**{f"{field}__icontains": term})
-        for lookup in related:
-            matches |= related_contains(model, lookup, term)
+        for names in related:
+            matches |= related_contains(names, term)
         condition &= matches
     queryset = queryset.filter(condition)
 
@@ -131,15 +133,31 @@ def document_match(model, tsquery):
     return DocumentMatch(model, tsquery)
 
 
-def related_contains(model, lookup, term):
+class RelatedNames(NamedTuple):
     """
-    Rows with a related name (``lookup``: "releases__name") containing ``term``, on both
-    databases. One subquery per relation: the relations OR-ed in one query joined a lab
-    to every pair of its releases and people (1.4 s per query at 2,000 labs), and
-    full-text vectors built from related rows at query time, which no index can hold,
-    took 130 ms more on PostgreSQL.
+    Names of related rows that also find a row: ``queryset`` (the related rows a reader
+    may see: ``Release.objects.published()``), the name lookup in it (``"name"``), the
+    column of it that points at the searched row (``"lab"``), and the searched row's own
+    column that it points at (``"pk"``; ``"lab"`` when the searched row points at it).
     """
-    return Q(pk__in=model._base_manager.filter(**{f"{lookup}__icontains": term}).values("pk"))
+
+    queryset: Any
+    name: str
+    key: str
+    via: str = "pk"
+
+
+def related_contains(related, term):
+    """
+    Rows with a related name containing ``term``, on both databases, among the related
+    rows the reader may see only (a draft's name must not make its lab a result: the
+    search would spell the draft's name out a letter at a time). One subquery per
+    relation: the relations OR-ed in one query joined a lab to every pair of its releases
+    and people (1.4 s per query at 2,000 labs), and full-text vectors built from related
+    rows at query time, which no index can hold, took 130 ms more on PostgreSQL.
+    """
+    matching = related.queryset.filter(**{f"{related.name}__icontains": term}).order_by()
+    return Q(**{f"{related.via}__in": matching.values(related.key)})
 
 
 def _postgres_term(model, term, fields):

@@ -74,7 +74,7 @@ class PreviewableDetailMixin:
         if live and self.preview_link is None:
             return None
         banner = {"state": PublicationState(obj.state).label, "live": live, "link": self.preview_link}
-        if obj.state == PublicationState.PUBLISHED and not obj.is_public:
+        if obj.is_scheduled:
             banner["scheduled"] = obj.published_at
         elif obj.state == PublicationState.PUBLISHED and not live:
             banner["blocked_by_parent"] = True
@@ -273,7 +273,8 @@ class ReleaseListView(PublicPageCacheMixin, SharedCountMixin, ListView):
         by_family = bool(context["selected_lab"]) and len({release.lab_id for release in context["releases"]}) == 1
         context["timeline"] = build_timeline(
             context["releases"],
-            row_of=lambda r: (r.family.name if r.family_id else r.name) if by_family else r.lab.name,
+            # A draft family's name is no row label: its releases then stand on their own.
+            row_of=lambda r: (r.family.name if r.family_id and r.family.is_public else r.name) if by_family else r.lab.name,
         )
         context["timeline_rows_are"] = "family" if by_family else "lab"
         return context

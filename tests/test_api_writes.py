@@ -460,6 +460,26 @@ def test_authenticated_clients_have_their_own_rate(editor, low_rates):
     assert APIClient().get("/api/labs/").status_code == 200  # a reader is not limited by the editor
 
 
+def test_a_forged_x_forwarded_for_is_not_a_new_client(anonymous, low_rates, settings):
+    # No proxy in front (TRUSTED_PROXY_COUNT=0): X-Forwarded-For is whatever the client wrote.
+    settings.TRUSTED_PROXY_COUNT = 0
+    for _ in range(3):
+        assert anonymous.get("/api/labs/").status_code == 200
+    statuses = [anonymous.get("/api/labs/", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}").status_code for n in range(50)]
+    assert statuses == [429] * 50
+
+
+def test_behind_one_proxy_each_client_address_has_its_own_limit(anonymous, low_rates, settings):
+    # The proxy appends the address it saw; whatever the client wrote before it is not trusted.
+    settings.TRUSTED_PROXY_COUNT = 1
+    proxy = {"REMOTE_ADDR": "10.0.0.1"}
+    for n in range(3):
+        response = anonymous.get("/api/labs/", HTTP_X_FORWARDED_FOR=f"198.51.100.{n}, 203.0.113.7", **proxy)
+        assert response.status_code == 200
+    assert anonymous.get("/api/labs/", HTTP_X_FORWARDED_FOR="198.51.100.9, 203.0.113.7", **proxy).status_code == 429
+    assert anonymous.get("/api/labs/", HTTP_X_FORWARDED_FOR="203.0.113.8", **proxy).status_code == 200
+
+
 # --- bulk reads ------------------------------------------------------------------
 
 

@@ -121,6 +121,30 @@ def test_swagger_ui_is_the_one_documented_csp_exception(client, production):
 
 
 @pytest.mark.django_db
+def test_a_permissions_policy_on_every_response(client):
+    make_lab("Policy Lab", slug="policy-lab")
+    paths = ["/", "/labs/", "/labs/policy-lab/", "/no-such-page/", "/admin/login/", "/api/", "/api/labs/",
+             "/api/labs/?format=csv", "/api/no-such-endpoint/", "/api/docs/", "/healthz"]
+    responses = [client.get(path) for path in paths] + [client.post("/api/labs/", {})]  # and a 401
+    for response in responses:
+        policy = dict(part.strip().split("=", 1) for part in response["Permissions-Policy"].split(","))
+        for feature in ("camera", "microphone", "geolocation", "payment", "usb", "browsing-topics"):
+            assert policy[feature] == "()", (response.request["PATH_INFO"], feature)
+
+
+@pytest.mark.django_db
+def test_an_admin_login_whose_next_is_refused_lands_on_the_admin_index(client):
+    get_user_model().objects.create_superuser("editor", "editor@example.org", "a long pass phrase 42")
+    off_site = "https://evil.example.org/admin/"
+    response = client.post(
+        f"/admin/login/?next={off_site}", {"username": "editor", "password": "a long pass phrase 42", "next": off_site}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
+    assert client.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.django_db
 def test_session_and_csrf_cookies_are_secure_and_http_only(client, production):
     User = get_user_model()
     User.objects.create_superuser("editor", "editor@example.org", "a long pass phrase 42")
@@ -185,6 +209,39 @@ def test_a_successful_login_resets_the_failure_count(client, settings):
     client.logout()
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert post_login(client, "editor", "wrong").status_code == 200
+
+
+def production_setting(name):
+    """A setting as production mode (DEBUG=0) computes it when the environment leaves it unset."""
+    code = f"import django; from django.conf import settings; django.setup(); print(settings.{name})"
+    environment = {key: value for key, value in os.environ.items() if key != name}
+    environment.update(PRODUCTION_ENV, DJANGO_SETTINGS_MODULE="labsite.settings")
+    result = subprocess.run([sys.executable, "-c", code], cwd=BASE_DIR, env=environment, check=False, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+@pytest.mark.django_db
+def test_behind_the_proxy_failures_lock_out_their_sender_not_the_editor(client, settings):
+    # `make serve` runs behind one proxy (README, Production): REMOTE_ADDR is the proxy's, and
+    # the proxy appends the address it saw to X-Forwarded-For.
+    settings.TRUSTED_PROXY_COUNT = int(production_setting("TRUSTED_PROXY_COUNT"))
+    get_user_model().objects.create_superuser("editor", "editor@example.org", "a long pass phrase 42")
+
+    def via_proxy(password, forwarded_for):
+        return client.post(
+            "/admin/login/?next=/admin/", {"username": "editor", "password": password},
+            REMOTE_ADDR="10.0.0.1", HTTP_X_FORWARDED_FOR=forwarded_for,
+        )
+
+    # The attacker varies what it writes itself; the proxy's entry (the last) is its real address.
+    failures = [via_proxy("wrong", f"198.51.100.{n}, 203.0.113.7") for n in range(settings.AXES_FAILURE_LIMIT)]
+    assert failures[-1].status_code == 429
+    assert via_proxy("a long pass phrase 42", "203.0.113.7").status_code == 429
+    # The editor, from another address, still signs in; the attacker's address stays locked.
+    assert via_proxy("a long pass phrase 42", "192.0.2.44").status_code == 302
+    client.logout()
+    assert via_proxy("a long pass phrase 42", "198.51.100.1, 203.0.113.7").status_code == 429
 
 
 @pytest.mark.django_db

@@ -20,6 +20,7 @@ friends), so they never trigger queries of their own.
 from typing import Any, TypedDict
 
 from django.urls import reverse
+from django.utils import timezone
 from django_countries.serializer_fields import CountryField
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -41,6 +42,7 @@ from ..models import (
     Role,
     Section,
     Source,
+    is_live,
     reverse_slug,
     slug_url_parts,
 )
@@ -166,26 +168,64 @@ class SlugLinkField(serializers.HyperlinkedIdentityField):
 # --------------------------------------------------------------------------
 
 
-class LabLinkSerializer(serializers.ModelSerializer):
-    url = SlugLinkField("api:lab-detail")
+def sees_unpublished(context: dict, model: type) -> bool:
+    """
+    Whether the request behind a serializer previews ``model``'s rows in every state (staff
+    who may view them, as the viewsets' querysets decide); remembered for the request.
+    """
+    request = context.get("request")
+    if request is None:
+        return False
+    answers = context.setdefault("_sees_unpublished", {})
+    if model not in answers:
+        answers[model] = model.objects.all().previewable_by(request.user)
+    return answers[model]
+
+
+class PublicLinkListSerializer(serializers.ListSerializer):
+    """Links to many objects: those the reader may not see are left out, not listed as null."""
+
+    def to_representation(self, data: Any) -> list:
+        return [link for link in super().to_representation(data) if link is not None]
+
+
+class PublicLinkSerializer(serializers.ModelSerializer):
+    """
+    A link to a lab, person, release or source: ``null`` for a reader when the object is
+    not public (a draft family, a draft parent lab), so no link names what its own URL
+    would not show. Every link of the API is one of these, whatever queryset fetched it:
+    the rule is the model's ``is_public``, the in-memory twin of ``published()``.
+    """
 
     class Meta:
+        list_serializer_class = PublicLinkListSerializer
+
+    def to_representation(self, instance: Any) -> dict[str, Any] | None:
+        if not instance.is_public and not sees_unpublished(self.context, type(instance)):
+            return None
+        return super().to_representation(instance)
+
+
+class LabLinkSerializer(PublicLinkSerializer):
+    url = SlugLinkField("api:lab-detail")
+
+    class Meta(PublicLinkSerializer.Meta):
         model = Lab
         fields = ["slug", "name", "url"]
 
 
-class PersonLinkSerializer(serializers.ModelSerializer):
+class PersonLinkSerializer(PublicLinkSerializer):
     url = SlugLinkField("api:person-detail")
 
-    class Meta:
+    class Meta(PublicLinkSerializer.Meta):
         model = Person
         fields = ["slug", "name", "url"]
 
 
-class ReleaseLinkSerializer(serializers.ModelSerializer):
+class ReleaseLinkSerializer(PublicLinkSerializer):
     url = SlugLinkField("api:release-detail")
 
-    class Meta:
+    class Meta(PublicLinkSerializer.Meta):
         model = Release
         fields = ["slug", "name", "url"]
 
@@ -198,10 +238,10 @@ class OrganizationLinkSerializer(serializers.ModelSerializer):
         fields = ["slug", "name", "url"]
 
 
-class SourceLinkSerializer(serializers.ModelSerializer):
+class SourceLinkSerializer(PublicLinkSerializer):
     url = SlugLinkField("api:source-detail")
 
-    class Meta:
+    class Meta(PublicLinkSerializer.Meta):
         model = Source
         fields = ["slug", "title", "url"]
 
@@ -562,6 +602,7 @@ class ReleaseRows:
     FIELDS = [
         "slug", "name", "kind", "released", "released_precision", "sizes", "modality", "license",
         "accessibility", "is_flagship", "updated", "lab__slug", "lab__name", "family__slug", "family__name",
+        "family__state", "family__published_at",
     ]
 
     def __init__(self, request):
@@ -578,11 +619,19 @@ class ReleaseRows:
         self.modalities = dict(Modality.choices)
         self.access = dict(Accessibility.choices)
         self.open_weights = frozenset(OPEN_WEIGHTS_ACCESS)
+        # PublicLinkSerializer's rule for the family link. A family is of the row's own lab
+        # (Release.clean), which a reader's row has live already, so its own state decides.
+        self.all_families = sees_unpublished({"request": request}, Release)
+        self.now = timezone.now()
 
     def row(self, values):
         # Runs a hundred times a request: locals and f-strings, no method call per link.
         (api_before, api_after), (page_before, page_after) = self.api_release, self.page_release
         slug, lab, family = values["slug"], values["lab__slug"], values["family__slug"]
+        if family is not None and not self.all_families and not is_live(
+            values["family__state"], values["family__published_at"], self.now
+        ):
+            family = None
         kind, modality, access = values["kind"], values["modality"], values["accessibility"]
         released, precision = values["released"], values["released_precision"]
         return {

@@ -17,6 +17,8 @@ import math
 from rest_framework import throttling
 from rest_framework.settings import api_settings
 
+from labsite.auth_backends import client_ip
+
 
 class WindowCountMixin:
     def get_rate(self):
@@ -40,6 +42,11 @@ class WindowCountMixin:
 
     def throttle_success(self):
         return True
+
+    def get_ident(self, request):
+        """The client's address by the login lock-out's rule (TRUSTED_PROXY_COUNT). DRF's own,
+        without NUM_PROXIES, keys on the whole X-Forwarded-For: a new value, a new client."""
+        return client_ip(request)
 
     def wait(self):
         """Seconds until the window closes (the 429's Retry-After)."""

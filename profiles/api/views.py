@@ -7,7 +7,6 @@ actions) lives in the mixins at the top; backends, permissions and throttles are
 project defaults (settings.REST_FRAMEWORK).
 """
 
-from django.db.models import Q
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
@@ -439,9 +438,7 @@ class RoleViewSet(PartViewSet):
         roles = Role.objects.select_related("person", "lab", "organization").order_by("id")
         if Lab.objects.all().previewable_by(self.request.user):
             return roles
-        return roles.filter(
-            Q(lab__in=Lab.objects.published()) | Q(lab__isnull=True), person__in=Person.objects.published()
-        )
+        return roles.public()
 
 
 @documented(write_serializers.SectionWriteSerializer, serializers.SectionEndpointSerializer,
@@ -466,7 +463,7 @@ class CitationViewSet(PartViewSet):
 
     def get_queryset(self):
         citations = Citation.objects.select_related(
-            "source", "lab", "section__lab", "release", "person"
+            "source", "lab", "section__lab", "release__lab", "person"
         ).order_by("id")
         if Lab.objects.all().previewable_by(self.request.user):
             return citations

@@ -1,36 +1,30 @@
 """
-Create (or refresh) the demo editor account that `make run` prints.
+Create (or refresh) the demo accounts that `make run` prints: an Editor and a Publisher.
 
-Development only: with DEBUG off the command refuses, so a production database
-never gets an account whose password was printed on a terminal.
+Neither is a superuser, so trying the site shows the roles as editors will have them
+(the editor cannot publish; the publisher can). Development only: with DEBUG off the
+command refuses, so a production database never gets an account whose password was
+printed on a terminal (real accounts: ``manage.py create_editor``).
 """
 
-import secrets
-
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+
+from profiles.management.commands.create_editor import account_text, set_up_editor
 
 
 class Command(BaseCommand):
-    help = "Create the demo superuser 'editor' with a fresh random password and print both (DEBUG only)."
+    help = "Create the demo accounts 'editor' (Editor) and 'publisher' (Publisher) with fresh random passwords and print them (DEBUG only)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--username", default="editor")
+        parser.add_argument("--editor", default="editor", help="the demo editor's user name")
+        parser.add_argument("--publisher", default="publisher", help="the demo publisher's user name")
 
-    def handle(self, *args, username, **options):
+    def handle(self, *args, editor, publisher, **options):
         if not settings.DEBUG:
-            raise CommandError("The demo editor is for development only (DEBUG is off).")
-        User = get_user_model()
-        password = secrets.token_urlsafe(12)
-        user, created = User.objects.get_or_create(username=username, defaults={"email": f"{username}@example.org"})
-        user.is_staff = True
-        user.is_superuser = True
-        user.set_password(password)
-        user.save()
-        self.stdout.write(
-            self.style.SUCCESS(
-                f"\nDemo editor {'created' if created else 'refreshed'}: sign in at /admin/ as\n"
-                f"    username: {username}\n    password: {password}\n"
-            )
+            raise CommandError("The demo accounts are for development only (DEBUG is off).")
+        text = "".join(
+            "\nDemo " + account_text(username, role, *set_up_editor(username, role))
+            for username, role in ((editor, "editor"), (publisher, "publisher"))
         )
+        self.stdout.write(self.style.SUCCESS(text))
