@@ -1,16 +1,22 @@
-"""Production middleware: request log, database outages, replica pinning, CSP exception, Permissions-Policy."""
+"""
+Production middleware: request log, database outages, replica pinning, CSP exception,
+Permissions-Policy, NUL in query parameters.
+"""
 
 import json
 import logging
 import time
 from contextlib import ExitStack
+from urllib.parse import parse_qsl, unquote
 
 from django.conf import settings
+from django.core.exceptions import BadRequest
 from django.db import InterfaceError, OperationalError, connections
 from django.http import HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 from labsite import db_routers
+from profiles.api.exceptions import error_body
 
 request_logger = logging.getLogger("labsite.request")
 db_logger = logging.getLogger("labsite.db")
@@ -163,3 +169,29 @@ class PermissionsPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         return response
+
+
+class NullCharacterMiddleware:
+    """
+    A NUL in a query parameter is a 400 on every page and endpoint: no parameter means
+    anything with one, and PostgreSQL refuses NUL in text, so a filter or a search that
+    reached the database with it was a 500. Checked once here, not by each filter.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        query = request.META.get("QUERY_STRING", "")
+        # unquote() decodes each %XX once, as Django does: "%00" is a NUL, "%2500" is not.
+        if "\x00" not in unquote(query):
+            return self.get_response(request)
+        names = sorted({
+            name.replace("\x00", "%00") for name, value in parse_qsl(query, keep_blank_values=True)
+            if "\x00" in name + value
+        })
+        message = f"Null characters (%00) are not allowed in query parameters: {', '.join(names)}."
+        if request.path.startswith("/api/"):
+            fields = {name: ["Null characters are not allowed."] for name in names}
+            return JsonResponse(error_body(400, "null_characters_not_allowed", message, fields), status=400)
+        raise BadRequest(message)  # the site's own 400 page (handler400)

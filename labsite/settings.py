@@ -195,7 +195,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["profiles.api.permissions.StaffModelPermissions"],
     "DEFAULT_FILTER_BACKENDS": [
         "profiles.api.filters.FilterBackend",
-        "rest_framework.filters.SearchFilter",
+        "profiles.api.filters.SearchFilter",  # documents ?search= only where a view searches
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_RENDERER_CLASSES": [
@@ -207,10 +207,11 @@ REST_FRAMEWORK = {
     # Datetimes the fast list (serializers.ReleaseRows) passes through are written as
     # DRF writes them, "Z" for UTC, by orjson's C code rather than by Python per row.
     "ORJSON_RENDERER_OPTIONS": (orjson.OPT_UTC_Z,),
+    # DRF's parsers, refusing a NUL in any text and too deep a JSON document (a 400, not a 500).
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
+        "profiles.api.parsers.JSONParser",
+        "profiles.api.parsers.FormParser",
+        "profiles.api.parsers.MultiPartParser",
     ],
     "DEFAULT_PAGINATION_CLASS": "profiles.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
@@ -288,6 +289,8 @@ MIDDLEWARE.insert(4, "labsite.middleware.PrimaryPinningMiddleware")
 MIDDLEWARE.insert(5, "csp.middleware.CSPMiddleware")
 MIDDLEWARE.insert(6, "labsite.middleware.RelaxedCSPMiddleware")
 MIDDLEWARE.insert(2, "labsite.middleware.PermissionsPolicyMiddleware")
+# A NUL in a query parameter: a 400 before any view (inside the rest, for their headers).
+MIDDLEWARE.append("labsite.middleware.NullCharacterMiddleware")
 MIDDLEWARE.append("axes.middleware.AxesMiddleware")
 
 # Static files: compressed and cache-busted (hashed names) by WhiteNoise once

@@ -10,7 +10,16 @@ class ProfilesConfig(AppConfig):
     def ready(self):
         from .caching import bump_content_generation
 
-        # Any change to profile data retires every cached page (see caching.py).
+        # Any change to profile data retires every cached page (see caching.py): the
+        # content generation (a row in the database) is advanced in the save's transaction.
         for model in self.get_models():
+            if model._meta.model_name in ("contentgeneration", "revision"):
+                continue  # the counter itself; drafts, which readers never see (documents.py)
             post_save.connect(bump_content_generation, sender=model, dispatch_uid=f"page-cache-{model.__name__}")
             post_delete.connect(bump_content_generation, sender=model, dispatch_uid=f"page-cache-del-{model.__name__}")
+
+        # ---- Old slugs ----
+        # A changed slug is recorded, so its old URLs answer 301 (slug_history.py).
+        from .slug_history import connect_receivers as connect_old_slug_receivers
+
+        connect_old_slug_receivers()

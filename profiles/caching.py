@@ -1,51 +1,104 @@
 """
 Whole-page caching for readers, never stale after a save or a publish.
 
-Every cached page's key carries the *content generation*: a counter in the shared
-cache that any save or delete of profile data bumps (signals connected in
-``ProfilesConfig.ready``). A change therefore retires every cached page at once, on
-every app server sharing the cache. Rows that go live by time alone (scheduled
-publishing) change nothing in the database, so a page is never cached past the next
-scheduled go-live. Signed-in users (staff previews) and non-GET requests bypass it.
+Every cached page's key carries the *content generation*: a counter in the database
+(``ContentGeneration``, one row) that every save and delete of profile data advances in
+its own transaction (signals connected in ``ProfilesConfig.ready``). The page cache reads
+it once per request, so a change retires every cached page at once, in every process and
+with every cache backend (Redis, the workers' disk cache, or one process's local memory
+while a management command saves from another). Rows that go live by time alone
+(scheduled publishing) change nothing in the database, so a page is never served past the
+next scheduled go-live. Signed-in users (staff previews) and non-GET requests bypass it.
 """
 
 import datetime
 import hashlib
-import uuid
+import secrets
 from urllib.parse import urlencode
 
+from asgiref.local import Local
 from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
+from django.core.signals import request_finished, request_started
+from django.db import IntegrityError, router, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.functional import cached_property
 
 from labsite.db_routers import is_client_pinned, pinned_to_primary
 
-GENERATION_KEY = "labsite:content-generation"
 NEXT_GO_LIVE_KEY = "labsite:next-go-live"
+
+# The generation read by the current request (read once per request; None: not read yet).
+_request = Local()
+
+
+def _request_started(**kwargs):
+    _request.active, _request.generation = True, None
+
+
+def _request_finished(**kwargs):
+    _request.active, _request.generation = False, None
+
+
+request_started.connect(_request_started, dispatch_uid="labsite-content-generation-start")
+request_finished.connect(_request_finished, dispatch_uid="labsite-content-generation-finish")
+
+
+def _stored_generation(using, advance=False):
+    """
+    The stored generation, or (``advance``) add one to it: an ``UPDATE ... SET value =
+    value + 1`` in the caller's transaction, so concurrent writers never lose a bump and a
+    rolled-back save takes its bump with it. Without the row (a flushed database) it is
+    made afresh at a random value.
+    """
+    from .models import ContentGeneration
+
+    rows = ContentGeneration.objects.using(using).filter(pk=1)
+    if advance:
+        if rows.update(value=F("value") + 1):
+            return None
+    else:
+        value = rows.values_list("value", flat=True).first()
+        if value is not None:
+            return value
+    value = secrets.randbits(48)
+    try:
+        with transaction.atomic(using=using):
+            ContentGeneration.objects.using(using).create(pk=1, value=value)
+    except IntegrityError:  # made by another process meanwhile
+        return _stored_generation(using, advance)
+    return value
 
 
 def content_generation():
-    generation = cache.get(GENERATION_KEY)
+    """The content generation, read from the primary database once per request."""
+    generation = getattr(_request, "generation", None)
     if generation is None:
-        generation = uuid.uuid4().hex
-        cache.add(GENERATION_KEY, generation, None)
-        generation = cache.get(GENERATION_KEY, generation)
+        from .models import ContentGeneration
+
+        generation = _stored_generation(router.db_for_write(ContentGeneration))
+        if getattr(_request, "active", False):
+            _request.generation = generation
     return generation
 
 
-def bump_content_generation(**kwargs):
+def bump_content_generation(sender=None, using=None, **kwargs):
     """Signal receiver: some profile data changed, so every cached page is retired."""
-    cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
-    cache.delete(NEXT_GO_LIVE_KEY)
+    from .models import ContentGeneration
+
+    _stored_generation(using or router.db_for_write(ContentGeneration), advance=True)
+    _request.generation = None  # this request reads its own change
 
 
 def seconds_until_next_go_live():
     """Seconds until the next scheduled row goes live (None when nothing is scheduled)."""
-    from .models import Lab, Person, Release, Source
+    from .models import Lab, Person, Release, Revision, RevisionStatus, Source
 
-    cached = cache.get(NEXT_GO_LIVE_KEY)
+    # Under the generation: a save (a new schedule among them) is a new key in every process.
+    key = f"{NEXT_GO_LIVE_KEY}:{content_generation()}"
+    cached = cache.get(key)
     if cached and datetime.datetime.fromisoformat(cached) <= timezone.now():
         cached = None  # that row is live now: look for the one after it
     if cached is None:
@@ -53,10 +106,13 @@ def seconds_until_next_go_live():
         # latest schedule yet, and this is kept for every reader).
         first, *others = [model.objects.scheduled().values_list("published_at", flat=True).order_by()
                           for model in (Lab, Person, Release, Source)]
+        # Scheduled drafts too, those already due included: documents.publish_due_if_time
+        # publishes them at the first request after their time.
+        others.append(Revision.objects.filter(status=RevisionStatus.SCHEDULED).values_list("go_live_at", flat=True).order_by())
         with pinned_to_primary():
             upcoming = first.union(*others).order_by("published_at").first()
         cached = upcoming.isoformat() if upcoming else ""
-        cache.set(NEXT_GO_LIVE_KEY, cached, settings.PAGE_CACHE_SECONDS or 60)
+        cache.set(key, cached, settings.PAGE_CACHE_SECONDS or 60)
     if not cached:
         return None
     return max(0, (datetime.datetime.fromisoformat(cached) - timezone.now()).total_seconds())
@@ -153,6 +209,9 @@ class PublicPageCacheMixin:
         return getattr(self, "preview_link", None) is None
 
     def dispatch(self, request, *args, **kwargs):
+        from .documents import publish_due_if_time
+
+        publish_due_if_time()  # a scheduled draft whose time has come goes live first
         timeout = settings.PAGE_CACHE_SECONDS
         # A client pinned to the primary after a write reads its own writes, not a shared copy.
         if (
@@ -165,8 +224,10 @@ class PublicPageCacheMixin:
         page = hashlib.sha256(f"{variant}:{request.get_full_path()}".encode()).hexdigest()
         key = f"labsite:page:{content_generation()}:{page}"
         cached = cache.get(key)
-        if cached is not None and self.admits(request):
-            return cached
+        # Kept with the time it is good until (the next scheduled go-live, by the site's
+        # clock): served only before then, whatever the cache backend's own clock says.
+        if cached is not None and timezone.now().timestamp() < cached[0] and self.admits(request):
+            return cached[1]
         # Kept for every reader until the next change: built from the primary, never from
         # a replica that may not have that change yet (a miss is once per change and page).
         with pinned_to_primary():
@@ -177,5 +238,5 @@ class PublicPageCacheMixin:
         if response.status_code == 200 and not response.has_header("Set-Cookie") and not private:
             timeout = cache_timeout(timeout)
             if timeout > 0:
-                cache.set(key, response, timeout)
+                cache.set(key, (timezone.now().timestamp() + timeout, response), timeout)
         return response

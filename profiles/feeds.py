@@ -14,6 +14,7 @@ from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 
 from .models import Lab, Person, Release, Role
 
@@ -113,7 +114,10 @@ class ChangesFeed(Feed):
         return change.title
 
     def item_description(self, change):
-        return change.description
+        # A description is HTML in both formats (RSS's <description>, and Atom's <summary>,
+        # which Django marks type="html"); ours is plain text, so it is escaped once here and
+        # "<script>" in a name is shown to the reader, never run.
+        return escape(change.description)
 
     def item_link(self, change):
         return change.url

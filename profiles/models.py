@@ -320,6 +320,23 @@ class PublishableModel(TimestampedModel):
         ``go_live`` is given; unpublishing clears it.
         """
         self.check_state_change(user, new_state)
+        from . import documents
+
+        if (
+            self.stored_state == PublicationState.PUBLISHED and documents.is_document_model(type(self))
+            and not documents.capturing()  # inside an edit the rows are the draft's: a plain save
+        ):
+            # A published document's edits wait in a draft revision: publishing publishes the
+            # draft (now, or at ``go_live``), submitting puts the draft up for review.
+            if new_state == PublicationState.PUBLISHED:
+                if not user.has_perm(self.publish_permission()):
+                    raise PermissionDenied(
+                        f"You may not publish the draft of {self._meta.verbose_name} \"{self}\": "
+                        "publishing needs the Publisher role."
+                    )
+                return documents.publish(self, user, go_live=go_live)
+            if new_state == PublicationState.REVIEW:
+                return documents.submit(self, user)
         self.state = new_state
         if new_state == PublicationState.PUBLISHED:
             self.published_at = go_live or self.published_at or timezone.now()
@@ -1454,6 +1471,89 @@ class Citation(models.Model):
 
 
 # --------------------------------------------------------------------------
+# Revisions: drafts of documents, apart from the live rows (profiles/documents.py)
+# --------------------------------------------------------------------------
+
+
+class RevisionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    SUBMITTED = "submitted", "Submitted for review"
+    CHANGES_REQUESTED = "changes_requested", "Changes requested"
+    APPROVED = "approved", "Approved"
+    SCHEDULED = "scheduled", "Scheduled"
+    PUBLISHED = "published", "Published"
+    SUPERSEDED = "superseded", "Superseded"
+    DISCARDED = "discarded", "Discarded"
+
+
+# A document's pending draft is its newest revision in one of these.
+PENDING_STATUSES = [
+    RevisionStatus.DRAFT, RevisionStatus.SUBMITTED, RevisionStatus.CHANGES_REQUESTED,
+    RevisionStatus.APPROVED, RevisionStatus.SCHEDULED,
+]
+
+
+class RevisionQuerySet(models.QuerySet):
+    def for_root(self, root):
+        return self.filter(content_type=ContentType.objects.get_for_model(type(root)), object_id=root.pk)
+
+    def pending(self):
+        return self.filter(status__in=PENDING_STATUSES)
+
+    def pending_for(self, root):
+        """The unpublished draft of ``root``'s document, or None."""
+        if root is None or not root.pk:
+            return None
+        return self.for_root(root).pending().order_by("-pk").first()
+
+    def due(self, now=None):
+        """Scheduled drafts whose go-live time has come."""
+        return self.filter(status=RevisionStatus.SCHEDULED, go_live_at__lte=now or timezone.now())
+
+
+class Revision(models.Model):
+    """
+    One saved state of a document (a lab with its parts, a person, a source), as JSON
+    (``documents.snapshot()``). A published document's edits are revisions until a
+    publisher publishes one; the live rows hold what readers see.
+    """
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, verbose_name="kind of document")
+    object_id = models.BigIntegerField("document id")
+    root = GenericForeignKey("content_type", "object_id")
+    data = models.JSONField("document", help_text="The document's fields and parts, as documents.snapshot() writes them.")
+    base = models.ForeignKey(
+        "self", verbose_name="based on", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="The revision the editor opened (None: the live document).",
+    )
+    status = models.CharField(
+        "status", max_length=20, choices=RevisionStatus.choices, default=RevisionStatus.DRAFT, db_index=True,
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="saved by", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created = models.DateTimeField("saved at", default=timezone.now)
+    go_live_at = models.DateTimeField("goes live at", null=True, blank=True, help_text="When a scheduled draft is published.")
+    comment = models.TextField("review comment", blank=True, help_text="What a reviewer asked for, or why it was approved.")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="decided by", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField("decided at", null=True, blank=True)
+
+    objects = RevisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = "revision"
+        indexes = [models.Index(fields=["content_type", "object_id", "status"], name="revision_by_document")]
+
+    def __str__(self):
+        return f"Revision {self.pk} of {self.content_type.model} {self.object_id} ({self.get_status_display()})"
+
+
+# --------------------------------------------------------------------------
 # Preview links for reviewers without an account
 # --------------------------------------------------------------------------
 
@@ -1520,3 +1620,52 @@ class PreviewLink(models.Model):
         except signing.BadSignature:
             return None
         return cls.objects.active().filter(token=token).select_related("content_type").first()
+
+
+# ---- Old slugs ----
+# A changed slug keeps its old URLs answering 301 (profiles/slug_history.py records and
+# follows these rows). Our own model rather than django.contrib.redirects, which needs
+# the sites framework, matches whole paths (a row per page, feed and API URL) and drops
+# the query string.
+
+
+class OldSlug(models.Model):
+    """A slug a lab, person, release or source once had; its old URLs lead to the object now."""
+
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, verbose_name="kind of object")
+    object_id = models.PositiveBigIntegerField("object id")
+    target = GenericForeignKey("content_type", "object_id")
+    slug = models.SlugField("old slug", max_length=120)
+    changed = models.DateTimeField("changed at", auto_now=True)
+
+    class Meta:
+        ordering = ["-changed"]
+        verbose_name = "old slug"
+        constraints = [models.UniqueConstraint(fields=["content_type", "slug"], name="oldslug_unique_per_kind")]
+        indexes = [models.Index(fields=["content_type", "object_id"], name="oldslug_target")]
+
+    def __str__(self):
+        return f"{self.content_type.model} {self.slug} (renamed)"
+
+
+# ---- Content generation ----
+
+
+class ContentGeneration(models.Model):
+    """
+    The content generation: one row whose ``value`` every save and delete of profile data
+    advances in its own transaction (``UPDATE ... SET value = value + 1``), so every process
+    and every cache backend sees a change at once; the page cache's keys carry it
+    (profiles/caching.py). It starts at a random value, so a new database never reuses
+    generations a shared cache may still hold pages under.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1, editable=False)
+    value = models.BigIntegerField("generation")
+
+    class Meta:
+        verbose_name = "content generation"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="content_generation_one_row")]
+
+    def __str__(self):
+        return f"content generation {self.value}"

@@ -5,6 +5,7 @@ from django.urls import path
 from django.views.generic import TemplateView
 
 from . import feeds, views
+from .slug_history import follow_old_slugs, published_labs
 from .sitemaps import SITEMAPS
 
 app_name = "profiles"
@@ -13,8 +14,9 @@ urlpatterns = [
     path("", views.HomeView.as_view(), name="home"),
     path("labs/", views.LabListView.as_view(), name="lab-list"),
     path("labs/<slug:slug>/", views.LabDetailView.as_view(), name="lab-detail"),
-    path("labs/<slug:slug>/feed/", feeds.ChangesFeed(), name="lab-feed"),
-    path("labs/<slug:slug>/feed/atom/", feeds.AtomChangesFeed(), name="lab-feed-atom"),
+    # A renamed lab's old feed URLs answer 301 (slug_history.py); feeds show published labs only.
+    path("labs/<slug:slug>/feed/", follow_old_slugs(feeds.ChangesFeed(), published_labs), name="lab-feed"),
+    path("labs/<slug:slug>/feed/atom/", follow_old_slugs(feeds.AtomChangesFeed(), published_labs), name="lab-feed-atom"),
     path("compare/", views.CompareView.as_view(), name="compare"),
     path("people/<slug:slug>/", views.PersonDetailView.as_view(), name="person-detail"),
     path("releases/", views.ReleaseListView.as_view(), name="release-list"),

@@ -10,8 +10,10 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.functional import cached_property
 from django.views.generic import DetailView, ListView, TemplateView, View
 
+from . import documents
 from .caching import PublicPageCacheMixin, SharedCountMixin, count_key, kept_for_readers
 from .filters import LabIndexFilter
+from .slug_history import OldSlugRedirectMixin
 from .timeline import build_timeline
 from .models import (
     Lab,
@@ -71,7 +73,7 @@ class PreviewableDetailMixin:
         obj = self.object
         # The model's own rule decides (a published release of a draft lab is not public either).
         live = type(obj).objects.published().filter(pk=obj.pk).exists()
-        if live and self.preview_link is None:
+        if live and self.preview_link is None and getattr(self, "draft", None) is None:
             return None
         banner = {"state": PublicationState(obj.state).label, "live": live, "link": self.preview_link}
         if obj.is_scheduled:
@@ -90,7 +92,23 @@ class PreviewableDetailMixin:
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["preview"] = self.preview_banner() if self.previewing else None
+        if context["preview"] is not None:
+            context["preview"]["draft"] = getattr(self, "draft", None)
         return context
+
+    def get(self, request, *args, **kwargs):
+        if not self.previewing:
+            return super().get(request, *args, **kwargs)
+        # A preview shows the document's pending draft, as publishing it would: applied to
+        # the rows inside a transaction that is undone once the page is rendered.
+        obj = self.base_queryset().filter(slug=kwargs.get("slug")).first()
+        root = documents.document_root(obj) if obj is not None else None
+        with documents.draft_applied(root) as draft:
+            self.draft = draft
+            response = super().get(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+        return response
 
     def render_to_response(self, context, **response_kwargs):
         response = super().render_to_response(context, **response_kwargs)
@@ -147,7 +165,7 @@ class LabListView(PublicPageCacheMixin, SharedCountMixin, ListView):
         return context
 
 
-class LabDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView):
+class LabDetailView(PublicPageCacheMixin, PreviewableDetailMixin, OldSlugRedirectMixin, DetailView):
     """A lab profile, in the order of the reference profile (see the template)."""
 
     model = Lab
@@ -213,7 +231,7 @@ class CompareView(PublicPageCacheMixin, TemplateView):
         return context
 
 
-class PersonDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView):
+class PersonDetailView(PublicPageCacheMixin, PreviewableDetailMixin, OldSlugRedirectMixin, DetailView):
     model = Person
     template_name = "profiles/person_detail.html"
     context_object_name = "person"
@@ -280,7 +298,7 @@ class ReleaseListView(PublicPageCacheMixin, SharedCountMixin, ListView):
         return context
 
 
-class ReleaseDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView):
+class ReleaseDetailView(PublicPageCacheMixin, PreviewableDetailMixin, OldSlugRedirectMixin, DetailView):
     model = Release
     template_name = "profiles/release_detail.html"
     context_object_name = "release"
@@ -313,7 +331,7 @@ class SourceListView(PublicPageCacheMixin, SharedCountMixin, ListView):
         return public_sources().with_citations()
 
 
-class SourceDetailView(PublicPageCacheMixin, PreviewableDetailMixin, DetailView):
+class SourceDetailView(PublicPageCacheMixin, PreviewableDetailMixin, OldSlugRedirectMixin, DetailView):
     """One source and everything that cites it (lab pages link here from their source lists)."""
 
     model = Source

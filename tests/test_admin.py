@@ -306,6 +306,8 @@ def test_edit_through_the_admin_reaches_the_public_page_and_the_api(admin_client
     response = admin_client.post(admin_url(Lab, "change", lab.pk), data)
 
     assert response.status_code == 302
+    # A published profile's edit is a draft: it reaches readers when it is published.
+    assert admin_client.post(admin_url(Lab, "draft_publish", lab.pk)).status_code == 302
     lab.refresh_from_db()
     assert lab.summary == "A Shanghai research institute, freshly summarised."
     assert "<strong>quokkas</strong>" in lab.sections.get().body_html

@@ -489,6 +489,17 @@ def test_pagination(client):
     assert client.get("/api/labs/", {"page": 9}).status_code == 404
 
 
+@pytest.mark.parametrize("page", ["", "0", "-1", "two", "1.5"])
+def test_a_page_that_is_no_page_number_is_a_400_naming_it(client, page):
+    make_lab("Paged Lab")
+    response = client.get("/api/labs/", {"page": page})
+    assert response.status_code == 400
+    assert "is not a page number" in response.json()["error"]["fields"]["page"][0]
+    # Past the last page: a page number, but no such page.
+    assert client.get("/api/labs/", {"page": "2"}).status_code == 404
+    assert slugs(get_ok(client, "/api/labs/", page="last")) == ["paged-lab"]
+
+
 def test_page_size_is_at_most_100_and_a_bigger_one_is_refused(client):
     for number in range(101):
         make_organization(f"Organization {number:03d}")
@@ -603,29 +614,31 @@ def more_organizations(count):
 @pytest.mark.parametrize(
     "url, grow, max_queries",
     [
-        # Lists: count + the next scheduled go-live (how long the count may be kept, see
-        # test_page_cache.py) + page. Labs: release_count, latest_release and its
-        # precision are annotations.
-        ("/api/labs/", more_labs, 3),
-        # lab (parents joined) + its sections, roles, releases, backings, relations: 6;
-        # + every citation of the profile (one query): 7; + the ETag query (the latest
-        # change of everything the profile shows, as subqueries): 8; + the next scheduled
-        # go-live (how long readers' shared copy may be kept): 9.
+        # Every reader's request first reads the content generation (one row: the key of
+        # the shared copy and of the kept totals, see test_page_cache.py); the ETag is a
+        # hash of the body, no query.
+        # Lists: generation + count + the next scheduled go-live (how long the count may
+        # be kept) + page. Labs: release_count, latest_release and its precision are
+        # annotations.
+        ("/api/labs/", more_labs, 4),
+        # generation + lab (parents joined) + its sections, roles, releases, backings,
+        # relations: 7; + every citation of the profile (one query): 8; + the next
+        # scheduled go-live (how long readers' shared copy may be kept): 9.
         ("/api/labs/big-lab/", more_of_one_lab, 9),
-        # count + go-live + page (lab and family joined).
-        ("/api/releases/", more_releases, 3),
-        ("/api/people/", more_people, 3),
-        # person + roles (lab and organization joined) + the ETag query + go-live.
+        # generation + count + go-live + page (lab and family joined).
+        ("/api/releases/", more_releases, 4),
+        ("/api/people/", more_people, 4),
+        # generation + person + roles (lab and organization joined) + go-live.
         ("/api/people/many-roles/", more_roles_of_one_person, 4),
-        ("/api/sources/", more_sources, 3),
-        # source + citations (every target joined) + the ETag query + go-live.
+        ("/api/sources/", more_sources, 4),
+        # generation + source + citations (every target joined) + go-live.
         ("/api/sources/much-cited/", more_citations_of_one_source, 4),
-        # count + go-live + page (parent joined).
-        ("/api/organizations/", more_organizations, 3),
-        # The parts of profiles: count + go-live + page, everything they link to joined.
-        ("/api/roles/", more_roles, 3),
-        ("/api/sections/", more_sections, 3),
-        ("/api/citations/", more_citations, 3),
+        # generation + count + go-live + page (parent joined).
+        ("/api/organizations/", more_organizations, 4),
+        # The parts of profiles: generation + count + go-live + page, everything they link to joined.
+        ("/api/roles/", more_roles, 4),
+        ("/api/sections/", more_sections, 4),
+        ("/api/citations/", more_citations, 4),
     ],
 )
 def test_query_count_does_not_grow_with_the_data(client, django_assert_max_num_queries, url, grow, max_queries):
@@ -645,7 +658,7 @@ def test_query_count_does_not_grow_with_the_data(client, django_assert_max_num_q
 def test_a_part_of_a_profile_is_one_query(client, django_assert_num_queries, model, grow):
     grow(1)
     first = get_ok(client, f"/api/{model}/")["results"][0]
-    with django_assert_num_queries(1):  # the row, with what it links to joined
+    with django_assert_num_queries(2):  # the content generation; the row, with what it links to joined
         assert get_ok(client, first["url"])["id"] == first["id"]
 
 

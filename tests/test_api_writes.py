@@ -3,21 +3,25 @@ Writes through the API: who may do what, validation as in the admin, the workflo
 conditional requests (304, 412, 409), errors in one shape, throttling, CSV, history.
 """
 
+import csv
 import datetime
+import io
 
 from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from django.utils.http import http_date
 from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 from rest_framework.test import APIClient
 
-from profiles.api.views import BUILT_STAMP_QUERYSETS
-from profiles.models import Citation, Lab, PublicationState, Role, Section
+from profiles.api.conditional import body_etag
+from profiles.models import Citation, Lab, PublicationState, Release, Role, Section
 from tests.factories import (
     cite, make_lab, make_organization, make_person, make_release, make_role, make_section, make_source,
 )
@@ -219,17 +223,20 @@ def test_malformed_json_and_wrong_media_type(editor):
 # --- conditional requests --------------------------------------------------------
 
 
-def test_a_repeat_detail_request_is_a_304_without_serialising(anonymous, django_assert_num_queries):
+def test_a_repeat_detail_request_is_a_304_without_serialising(anonymous, settings, django_assert_num_queries):
+    """A detail's ETag is the hash of its body; a reader's repeat request is answered from the shared copy."""
+    settings.PAGE_CACHE_SECONDS = 300
     lab = make_lab("Cached Lab")
     first = anonymous.get(f"/api/labs/{lab.slug}/")
-    etag, last_modified = first["ETag"], first["Last-Modified"]
-    assert etag and last_modified
-    with django_assert_num_queries(1):  # the cheap query: pk, version, updated
+    etag = first["ETag"]
+    assert etag == body_etag(first.content)
+    with django_assert_num_queries(1):  # the content generation: the body is the shared copy's
         again = anonymous.get(f"/api/labs/{lab.slug}/", HTTP_IF_NONE_MATCH=etag)
     assert again.status_code == 304 and again["ETag"] == etag and not again.content
-    assert anonymous.get(f"/api/labs/{lab.slug}/", HTTP_IF_MODIFIED_SINCE=last_modified).status_code == 304
-    old = http_date((lab.updated - datetime.timedelta(days=1)).timestamp())
-    assert anonymous.get(f"/api/labs/{lab.slug}/", HTTP_IF_MODIFIED_SINCE=old).status_code == 200
+    # No Last-Modified: no date proves a profile current (what it shows changes without it).
+    assert not first.has_header("Last-Modified")
+    later = http_date((lab.updated + datetime.timedelta(days=1)).timestamp())
+    assert anonymous.get(f"/api/labs/{lab.slug}/", HTTP_IF_MODIFIED_SINCE=later).status_code == 200
     lab.summary = "Changed."
     lab.save()
     assert anonymous.get(f"/api/labs/{lab.slug}/", HTTP_IF_NONE_MATCH=etag).status_code == 200
@@ -238,8 +245,7 @@ def test_a_repeat_detail_request_is_a_304_without_serialising(anonymous, django_
 
 @pytest.mark.parametrize("staff_first", [True, False])
 def test_conditional_requests_keep_readers_and_staff_apart(anonymous, editor, staff_first):
-    """The cheap query behind a 304 reads the rows its user may open: staff's drafts, readers' published rows."""
-    BUILT_STAMP_QUERYSETS.clear()  # built once per process: whoever asks first builds it
+    """A 304 is answered from what its user may open: staff's drafts, readers' published rows."""
     public, draft = make_lab("Public Lab"), make_lab("Draft Lab", state=DRAFT)
 
     def reader():
@@ -257,7 +263,10 @@ def test_conditional_requests_keep_readers_and_staff_apart(anonymous, editor, st
         staff()
     reader_etag = reader()
     staff()
-    assert editor.get(f"/api/labs/{public.slug}/")["ETag"] != reader_etag  # staff's shows its state
+    # A draft release: staff's profile shows it, readers' is byte for byte what it was.
+    make_release(public, "Unpublished Model", state=DRAFT)
+    assert editor.get(f"/api/labs/{public.slug}/")["ETag"] != reader_etag
+    assert anonymous.get(f"/api/labs/{public.slug}/", HTTP_IF_NONE_MATCH=reader_etag).status_code == 304
 
 
 def test_a_profile_etag_changes_when_anything_it_shows_changes(anonymous):
@@ -313,10 +322,82 @@ def test_a_person_and_a_source_etag_change_when_a_lab_they_show_goes_live(anonym
         assert fresh.status_code == 200 and "later-lab" in fresh.content.decode(), url
 
 
+@pytest.mark.parametrize("page_cache", [0, 300])
+def test_renaming_a_lab_is_a_new_etag_for_its_releases(anonymous, settings, page_cache):
+    """A release's detail names its lab: a rename (the release itself unsaved) is another body, so another ETag."""
+    settings.PAGE_CACHE_SECONDS = page_cache
+    lab = make_lab("Old Name Lab")
+    release = make_release(lab, "Named Model")
+    url = f"/api/releases/{release.slug}/"
+    etag = anonymous.get(url)["ETag"]
+    assert anonymous.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    lab = Lab.objects.get(pk=lab.pk)
+    lab.name = "New Name Lab"
+    lab.save()
+    fresh = anonymous.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert fresh.status_code == 200 and fresh.json()["lab"]["name"] == "New Name Lab"
+    assert fresh["ETag"] == body_etag(fresh.content) != etag
+
+
+@pytest.mark.parametrize("page_cache", [0, 300])
+def test_editing_a_draft_release_leaves_the_readers_profile_and_its_etag_alone(anonymous, settings, page_cache):
+    """Readers' profile of a published lab does not show its draft release: editing that changes no byte, nor the ETag."""
+    settings.PAGE_CACHE_SECONDS = page_cache
+    lab = make_lab("Steady Lab")
+    make_release(lab, "Shown Model")
+    draft = make_release(lab, "Unfinished Model", state=DRAFT)
+    url = f"/api/labs/{lab.slug}/"
+    first = anonymous.get(url)
+    assert "Unfinished Model" not in first.content.decode()
+    draft = Release.objects.get(pk=draft.pk)
+    draft.name, draft.description = "Unfinished Model 2", "Edited."
+    draft.save()
+    again = anonymous.get(url)
+    assert again.content == first.content and again["ETag"] == first["ETag"]
+    assert anonymous.get(url, HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
+
+
+@pytest.mark.parametrize("who, page_cache", [("reader", 0), ("reader", 300), ("staff", 300)])
+def test_a_conditional_profile_request_costs_the_same_queries_however_many_releases(
+    anonymous, editor, settings, who, page_cache
+):
+    settings.PAGE_CACHE_SECONDS = page_cache
+    client = anonymous if who == "reader" else editor
+    lab = make_lab("Growing Lab")
+    url = f"/api/labs/{lab.slug}/"
+    counts = []
+    for _ in range(2):
+        for _ in range(10):
+            make_release(lab)
+            make_role(make_person(), lab)
+        etag = client.get(url)["ETag"]
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 304
+        counts.append(len(captured.captured_queries))
+    assert counts[0] == counts[1], counts
+    if who == "reader" and page_cache:
+        assert counts == [1, 1]  # the content generation; the body hashed is the shared copy's
+
+
+def test_if_match_takes_the_etag_of_the_detail_as_its_user_reads_it(editor):
+    """A write's answer carries the ETag a GET gives; that ETag (not a reader's, nor a stale one) lets the next write through."""
+    lab = make_lab("Matched Lab", state=DRAFT)
+    url = f"/api/labs/{lab.slug}/"
+    read = editor.get(url)
+    written = editor.patch(url, {"summary": "One."}, format="json", HTTP_IF_MATCH=read["ETag"])
+    assert written.status_code == 200, written.content
+    assert written["ETag"] == body_etag(written.content) == editor.get(url)["ETag"] != read["ETag"]
+    # Something the detail shows changed (a release of the lab): the lab's ETag is stale.
+    make_release(Lab.objects.get(pk=lab.pk), "Added Model", state=DRAFT)
+    error_of(editor.patch(url, {"summary": "Two."}, format="json", HTTP_IF_MATCH=written["ETag"]), 412)
+    current = editor.get(url)["ETag"]
+    assert editor.patch(url, {"summary": "Two."}, format="json", HTTP_IF_MATCH=f'W/{current}').status_code == 200
+
+
 def test_a_repeat_list_request_is_a_304(anonymous):
     make_lab("Listed Lab")
     first = anonymous.get("/api/labs/")
-    assert first["ETag"] and first["Last-Modified"]
+    assert first["ETag"] == body_etag(first.content)
     assert anonymous.get("/api/labs/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 304
     make_lab("Another Lab")
     assert anonymous.get("/api/labs/", HTTP_IF_NONE_MATCH=first["ETag"]).status_code == 200
@@ -340,8 +421,13 @@ def test_staff_previews_in_constant_queries(editor, django_assert_max_num_querie
 
 
 def test_staff_and_readers_get_different_etags(editor, anonymous):
+    """Staff's detail shows what readers' does not (a draft release): another body, another ETag."""
     lab = make_lab("Seen Lab")
-    assert editor.get(f"/api/labs/{lab.slug}/")["ETag"] != anonymous.get(f"/api/labs/{lab.slug}/")["ETag"]
+    make_release(lab, "Draft Model", state=DRAFT)
+    staff, reader = editor.get(f"/api/labs/{lab.slug}/"), anonymous.get(f"/api/labs/{lab.slug}/")
+    assert "Draft Model" in staff.content.decode() and "Draft Model" not in reader.content.decode()
+    assert staff["ETag"] != reader["ETag"]
+    assert "Authorization" in staff["Vary"] and "Cookie" in reader["Vary"]
 
 
 def test_a_stale_if_match_is_a_412_and_a_current_one_saves(editor, publisher):
@@ -494,6 +580,33 @@ def test_lists_as_csv_with_flat_columns(anonymous):
     assert len(lines) == 2 and "csv-model" in lines[1] and "csv-lab" in lines[1]
     labs = anonymous.get("/api/labs/", {"format": "csv"}).content.decode().splitlines()
     assert "country" in labs[0].split(",") and "csv-lab" in labs[1]
+
+
+def csv_rows(response):
+    assert response.status_code == 200 and response["Content-Type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(response.content.decode(), newline="")))
+
+
+def test_csv_cells_a_spreadsheet_would_run_as_formulas_are_text(publisher, anonymous):
+    # CSV injection: a spreadsheet opening the export runs a cell starting with "=" (and
+    # + - @, a tab or a carriage return) as a formula; a leading quote makes it text.
+    name = '=HYPERLINK("https://evil.example/","Click for details")'
+    created = publisher.post("/api/labs/", {**NEW_LAB, "name": name, "slug": "formula-lab"}, format="json")
+    assert created.status_code == 201, created.content
+    assert publisher.post("/api/labs/formula-lab/publish/", {}, format="json").status_code == 200
+    make_release(Lab.objects.get(slug="formula-lab"), "@SUM(1+1)*cmd|' /C calc'!A0", slug="at-model")
+    assert [row["name"] for row in csv_rows(anonymous.get("/api/labs/", {"format": "csv"}))] == ["'" + name]
+    release, = csv_rows(anonymous.get("/api/releases/", {"format": "csv"}))
+    assert release["name"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
+    assert release["lab.name"] == "'" + name  # nested objects' cells too
+
+
+@pytest.mark.parametrize("start", ["+", "-", "@", "\t", "\r"])
+def test_every_formula_start_is_neutralised_and_other_text_is_kept(anonymous, start):
+    make_lab(start + "1+1 Lab", slug="formula-lab")
+    make_lab("A=B Lab")  # "=" inside a cell is no formula
+    names = {row["name"] for row in csv_rows(anonymous.get("/api/labs/", {"format": "csv"}))}
+    assert names == {"A=B Lab", "'" + start + "1+1 Lab"}
 
 
 def test_a_whole_profile_in_one_request(anonymous):

@@ -1,6 +1,7 @@
 """Feeds, sitemap and robots.txt: what subscribers and crawlers see, and never a draft."""
 
 import datetime
+import html
 import xml.etree.ElementTree as ET
 from unittest import mock
 
@@ -40,6 +41,28 @@ def test_the_site_feed_lists_releases_leadership_changes_and_profile_updates(cli
     assert "Arrival: Ada Arrival joins Feed Lab as Director" in titles
     assert "Profile updated: Feed Lab" in titles
     assert not any("Secret Model" in title for title in titles)
+
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def test_descriptions_are_html_with_the_text_escaped(client):
+    # A description is HTML in both formats (Atom says type="html"); text an editor typed
+    # is escaped into it, so a reader's feed app shows "<script>" rather than running it.
+    lab = make_lab("Script Lab", summary=f"{SCRIPT} & more")
+    make_release(lab, f"{SCRIPT} Model", slug="script-model")
+    atom = ET.fromstring(client.get("/feed/atom/").content)
+    summaries = {entry.findtext(f"{ATOM}title"): entry.find(f"{ATOM}summary") for entry in atom.iter(f"{ATOM}entry")}
+    summary = summaries["Profile updated: Script Lab"]
+    assert summary.get("type") == "html"
+    assert summary.text == "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more"  # the HTML, as a reader gets it
+    assert html.unescape(summary.text) == f"{SCRIPT} & more"  # which shows the text as typed
+    release_summary = summaries[f"New release: {SCRIPT} Model (Script Lab)"].text
+    assert "<" not in release_summary and SCRIPT in html.unescape(release_summary)
+    rss = ET.fromstring(client.get("/feed/").content)
+    descriptions = [item.findtext("description") for item in rss.iter("item")]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in descriptions
+    assert not any("<script" in description for description in descriptions)
 
 
 def test_a_departure_is_news(client, lab):

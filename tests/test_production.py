@@ -140,9 +140,11 @@ def without_redis_in_production(tmp_path, **env):
 
 
 def test_without_redis_production_workers_share_the_content_generation(tmp_path):
-    # Each run is a separate process, as gunicorn's workers are: a save in one must
-    # retire the pages and totals every other one has cached.
-    run = without_redis_in_production(tmp_path)
+    # Each run is a separate process, as gunicorn's workers (or a management command)
+    # are: a save in one must retire the pages and totals every other one has cached.
+    # The generation is kept in the database, which they all share.
+    run = without_redis_in_production(tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    run("from django.core.management import call_command; call_command('migrate', verbosity=0)")
     first = run("from profiles import caching; print(caching.content_generation())")
     assert run("from profiles import caching; print(caching.content_generation())") == first
     run("from profiles import caching; caching.bump_content_generation()")

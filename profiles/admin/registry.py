@@ -38,11 +38,13 @@ from ..models import (
 )
 from .workflow import (
     WORKFLOW_ACTIONS,
+    DocumentAdminMixin,
     HistoryAdminMixin,
     VersionedInlineMixin,
     WorkflowAdminMixin,
     deleted_labs_view,
     markdown_preview_view,
+    presence_view,
 )
 
 admin.site.site_header = "labsite editors"
@@ -91,14 +93,14 @@ class EditorMixin:
         return super().get_view_on_site_url(obj)
 
 
-class EditorAdmin(EditorMixin, HistoryAdminMixin):
+class EditorAdmin(DocumentAdminMixin, EditorMixin, HistoryAdminMixin):
     """Base for every model admin: every model has its history, compare view and revert."""
 
     save_on_top = True  # Lab pages are long; editors should not scroll to save.
 
     class Media:
         css = {"all": ["admin-extra/admin.css"]}
-        js = ["admin-extra/markdown-preview.js"]
+        js = ["admin-extra/markdown-preview.js", "admin-extra/document-form.js"]
 
     def get_inlines(self, request, obj):
         inlines = super().get_inlines(request, obj)
@@ -213,13 +215,21 @@ class PersonRoleInline(EditorInline, admin.TabularInline):
     autocomplete_fields = ["lab", "organization"]
 
 
-class ReleaseInline(VersionedInlineMixin, EditorInline, admin.TabularInline):
+class ReleaseInline(VersionedInlineMixin, EditorInline, admin.StackedInline):
     model = Release
     fk_name = "lab"
-    classes = ["compact"]
-    # The columns a timeline needs; sizes, licence and description are on the release's own page.
+    # Every field an editor keeps of a release, in rows that fit a 1280 px screen; the
+    # inline folds away (a profile has dozens). Its citations are on its own page
+    # (the admin has no inline within an inline).
+    classes = ["collapse"]
     fields = [
-        "name", "slug", "kind", "family", "released", "released_precision", "accessibility", "is_flagship", "state",
+        ("name", "slug", "kind"),
+        ("family", "state", "is_flagship", "order"),
+        ("released", "released_precision"),
+        ("sizes", "modality"),
+        ("accessibility", "license"),
+        ("distribution", "url"),
+        "description",
         "version",  # hidden: a release changed elsewhere since the page was opened is refused
     ]
     prepopulated_fields = {"slug": ("name",)}
@@ -230,6 +240,7 @@ class ReleaseInline(VersionedInlineMixin, EditorInline, admin.TabularInline):
 
 class BackingInline(EditorInline, admin.TabularInline):
     model = Backing
+    classes = ["collapse"]
     ordering = ["order", "id"]
     fields = ["organization", "kind", "note", "order"]
     autocomplete_fields = ["organization"]
@@ -237,6 +248,7 @@ class BackingInline(EditorInline, admin.TabularInline):
 
 class LabRelationInline(EditorInline, admin.TabularInline):
     model = LabRelation
+    classes = ["collapse"]
     fk_name = "lab"  # other_lab points at Lab too
     ordering = ["order", "id"]
     fields = ["other_lab", "kind", "note", "order"]
@@ -362,6 +374,11 @@ class LabAdmin(WorkflowAdminMixin, EditorAdmin):
                 "markdown-preview/",
                 self.admin_site.admin_view(markdown_preview_view),
                 name="profiles_markdown_preview",
+            ),
+            path(
+                "presence/<str:model_name>/<int:object_id>/",
+                self.admin_site.admin_view(presence_view),
+                name="profiles_presence",
             ),
             *super().get_urls(),
         ]

@@ -8,6 +8,7 @@ else changed when two editors meet on one row.
 """
 
 import datetime
+import functools
 
 from django import forms
 from django.conf import settings
@@ -15,7 +16,8 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.core.cache import cache
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -24,6 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
+from .. import documents
 from ..markup import render_markdown
 from ..models import (
     Backing,
@@ -35,6 +38,8 @@ from ..models import (
     PreviewLink,
     PublicationState,
     Release,
+    Revision,
+    RevisionStatus,
     Role,
     Section,
     Source,
@@ -133,8 +138,10 @@ class VersionedAdminForm(forms.ModelForm):
         if instance.pk is None:
             return cleaned
         opened = cleaned.get("version")
-        if opened is None:
-            opened = instance.version  # a form that never carried a version (scripts): no check
+        if opened is None or documents.capturing():
+            # A form that never carried a version (scripts): no check. An edit of a published
+            # document is merged with other drafts instead (documents.edit).
+            opened = instance.version
         stored = type(instance)._base_manager.filter(pk=instance.pk).values_list("version", flat=True).first()
         if stored is not None and (opened != stored or self.force_conflict):
             self._refuse_stale(opened, stored)
@@ -199,7 +206,10 @@ def _transition_action(new_state, verb, description):
     def action(modeladmin, request, queryset):
         done = 0
         for obj in queryset:
-            if obj.state == new_state:
+            # Publishing a published document still publishes its pending draft.
+            if obj.state == new_state and not (
+                new_state == PublicationState.PUBLISHED and Revision.objects.pending_for(obj) is not None
+            ):
                 continue
             try:
                 obj._history_user = request.user
@@ -361,6 +371,142 @@ class WorkflowAdminMixin:
     change_form_template = "admin/profiles/versioned_change_form.html"
     object_history_template = "admin/profiles/object_history.html"  # adds the compare link
 
+    def get_urls(self):
+        opts = self.model._meta
+        if not documents.is_document_model(self.model):
+            return super().get_urls()
+        name = f"{opts.app_label}_{opts.model_name}"
+        return [
+            path("<path:object_id>/draft/diff/", self.admin_site.admin_view(self.draft_diff_view), name=f"{name}_draft_diff"),
+            path("<path:object_id>/draft/publish/", self.admin_site.admin_view(self.draft_publish_view),
+                 name=f"{name}_draft_publish"),
+            path("<path:object_id>/draft/discard/", self.admin_site.admin_view(self.draft_discard_view),
+                 name=f"{name}_draft_discard"),
+            path("<path:object_id>/revisions/revert/", self.admin_site.admin_view(self.revision_revert_view),
+                 name=f"{name}_revision_revert"),
+            path("<path:object_id>/draft/review/", self.admin_site.admin_view(self.draft_review_view),
+                 name=f"{name}_draft_review"),
+            *super().get_urls(),
+        ]
+
+    def _document(self, request, object_id):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        return obj
+
+    def draft_diff_view(self, request, object_id):
+        """
+        Compare two versions of the whole document (``?a=`` and ``?b=``: a revision's id, or
+        "live"), parts included: by default the pending draft against the live version.
+        """
+        obj = self._document(request, object_id)
+        revisions = list(Revision.objects.for_root(obj).select_related("created_by", "decided_by")[:100])
+        by_id = {str(revision.pk): revision for revision in revisions}
+        draft = Revision.objects.pending_for(obj)
+        live = documents.snapshot(obj)
+
+        def pick(key, default):
+            value = request.GET.get(key, default)
+            revision = by_id.get(value)
+            return (value, revision.data) if revision is not None else ("live", live)
+
+        a_key, a = pick("a", "live")
+        b_key, b = pick("b", str(draft.pk) if draft else "live")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Versions of {obj}",
+            "opts": self.model._meta,
+            "original": obj,
+            "draft": draft,
+            "revisions": revisions,
+            "a_key": a_key,
+            "b_key": b_key,
+            "rows": documents.describe(obj, documents.diff(a, b)),
+            "may_publish": may_publish(request.user, self.model),
+            "may_change": self.has_change_permission(request, obj),
+        }
+        return TemplateResponse(request, "admin/profiles/draft_diff.html", context)
+
+    def revision_revert_view(self, request, object_id):
+        """A new draft made from an old revision, parts included (the live rows are untouched)."""
+        obj = self._document(request, object_id)
+        if request.method != "POST" or not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        revision = get_object_or_404(Revision.objects.for_root(obj), pk=request.POST.get("revision"))
+        live = documents.snapshot(obj)
+        pending = Revision.objects.pending_for(obj)
+        # Rows of the old revision that are gone from the live document come back as new rows.
+        data = documents.renumber_new_rows(revision.data, live, pending.data if pending else None)
+        if documents.store_draft(obj, data, request.user) is None:
+            self.message_user(request, "That revision is what the form shows already: nothing to revert.", messages.INFO)
+        else:
+            self.message_user(
+                request, format_html("Made a draft of “{}” from revision {}; publish it to put it live.", obj, revision.pk),
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def _change_url(self, obj):
+        opts = self.model._meta
+        return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+
+    def draft_publish_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseRedirect(self._change_url(self._document(request, object_id)))
+        obj = self._document(request, object_id)
+        if not may_publish(request.user, self.model):
+            raise PermissionDenied
+        if documents.publish(obj, request.user) is None:
+            self.message_user(request, "There are no unpublished changes to publish.", messages.INFO)
+        else:
+            self.message_user(request, format_html("Published the draft of “{}”: readers see it now.", obj), messages.SUCCESS)
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def draft_review_view(self, request, object_id):
+        """
+        The review of a pending draft: an editor submits it; a publisher approves it or asks
+        for changes with a comment, which the document's form and the dashboard show.
+        """
+        obj = self._document(request, object_id)
+        draft = Revision.objects.pending_for(obj)
+        decision = request.POST.get("decision")
+        if request.method != "POST" or draft is None or decision not in ("submit", "approve", "request_changes"):
+            return HttpResponseRedirect(self._change_url(obj))
+        if decision == "submit":
+            if not self.has_change_permission(request, obj):
+                raise PermissionDenied
+            documents.submit(obj, request.user)
+            self.message_user(request, format_html("Submitted the draft of “{}” for review.", obj), messages.SUCCESS)
+        else:
+            if not may_publish(request.user, self.model):
+                raise PermissionDenied
+            comment = request.POST.get("_review_comment", "").strip()
+            if decision == "request_changes" and not comment:
+                self.message_user(request, "Say what should change: the comment is what the editor sees.", messages.ERROR)
+                return HttpResponseRedirect(self._change_url(obj))
+            draft.status = (RevisionStatus.APPROVED if decision == "approve" else RevisionStatus.CHANGES_REQUESTED)
+            draft.comment, draft.decided_by, draft.decided_at = comment, request.user, timezone.now()
+            draft.save(update_fields=["status", "comment", "decided_by", "decided_at"])
+            self.message_user(
+                request, format_html("{} the draft of “{}”.", "Approved" if decision == "approve" else "Asked for changes to", obj),
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(self._change_url(obj))
+
+    def draft_discard_view(self, request, object_id):
+        if request.method != "POST":
+            return HttpResponseRedirect(self._change_url(self._document(request, object_id)))
+        obj = self._document(request, object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        if documents.discard(obj, request.user):
+            self.message_user(request, format_html("Discarded the draft of “{}”: the form shows the published version.", obj),
+                              messages.SUCCESS)
+        return HttpResponseRedirect(self._change_url(obj))
+
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
         if not may_publish(request.user, self.model):
@@ -427,6 +573,8 @@ def restore_lab(record, user):
     with transaction.atomic():
         lab = record.instance
         lab._history_user = user
+        # Back as a draft: a publisher decides again whether readers see it.
+        lab.state, lab.published_at = PublicationState.DRAFT, None
         lab.save()
         for model in LAB_PARTS:
             deletions = model.history.filter(history_type="-", history_date__range=(since, until))
@@ -499,8 +647,22 @@ def dashboard_context(request, limit=10):
         return {"record": record, "kind": opts.verbose_name, "name": str(record.instance),
                 "url": reverse(f"admin:profiles_{opts.model_name}_change", args=[record.id])}
 
+    # Drafts of published documents in review, or sent back with a reviewer's comment.
+    drafts = []
+    for revision in (
+        Revision.objects.filter(status__in=[RevisionStatus.SUBMITTED, RevisionStatus.CHANGES_REQUESTED])
+        .select_related("content_type", "created_by", "decided_by").order_by("-created")[:limit]
+    ):
+        model = revision.content_type.model_class()
+        if request.user.has_perm(f"profiles.view_{model._meta.model_name}"):
+            drafts.append({
+                "revision": revision, "kind": model._meta.verbose_name,
+                "name": revision.data["root"].get("name") or revision.data["root"].get("title") or revision.object_id,
+                "url": reverse(f"admin:profiles_{model._meta.model_name}_change", args=[revision.object_id]),
+            })
     return {
         "dashboard": {
+            "drafts": drafts,
             "awaiting": [entry(obj) for obj in sorted(awaiting, key=lambda o: o.updated, reverse=True)[:limit]],
             "stale": [entry(obj) for obj in stale],
             "review_days": settings.PROFILE_REVIEW_DAYS,
@@ -567,7 +729,8 @@ def deleted_labs_view(model_admin, request):
     if not model_admin.has_change_permission(request):
         raise PermissionDenied
     if request.method == "POST":
-        if not request.user.has_perm("profiles.add_lab"):
+        # Restoring is a publisher's decision (as deleting is), and gives a draft.
+        if not (request.user.has_perm("profiles.add_lab") and may_publish(request.user, Lab)):
             raise PermissionDenied
         record = get_object_or_404(Lab.history.model, history_id=request.POST.get("history_id"), history_type="-")
         if Lab._base_manager.filter(pk=record.id).exists():
@@ -580,7 +743,10 @@ def deleted_labs_view(model_admin, request):
             )
         else:
             lab = restore_lab(record, request.user)
-            model_admin.message_user(request, f"Restored “{lab}” with the rows deleted with it.", messages.SUCCESS)
+            model_admin.message_user(
+                request, f"Restored “{lab}” as a draft, with the rows deleted with it; publish it when it is ready.",
+                messages.SUCCESS,
+            )
             return HttpResponseRedirect(reverse("admin:profiles_lab_change", args=[lab.pk]))
         return HttpResponseRedirect(request.path)
     context = {
@@ -590,3 +756,242 @@ def deleted_labs_view(model_admin, request):
         "records": deleted_labs(),
     }
     return TemplateResponse(request, "admin/profiles/lab/deleted.html", context)
+
+
+# --------------------------------------------------------------------------
+# Documents: edits of a published profile are drafts (profiles/documents.py)
+# --------------------------------------------------------------------------
+
+
+def _root_from_post(model, data):
+    """The document a new part would join (an add form of a section, role, citation...), from the posted links."""
+    for name, root_model in (("lab", Lab), ("section", Section), ("release", Release), ("person", Person)):
+        try:
+            model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        value = data.get(name)
+        if value and str(value).lstrip("-").isdigit():
+            obj = root_model._base_manager.filter(pk=int(value)).first()
+            if obj is not None:
+                return documents.document_root(obj)
+    return None
+
+
+def _conflict_table(conflicts):
+    def where(part, key, field):
+        if part is None:
+            return field
+        return f"{part} #{key}" + (f": {field}" if field else " (deleted on one side, changed on the other)")
+
+    return format_html(
+        '<table class="edit-conflict"><thead><tr><th>What</th><th>Your value</th>'
+        "<th>Their value</th></tr></thead><tbody>{}</tbody></table>",
+        format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((where(part, key, field), _display(yours), _display(theirs))
+             for part, key, field, theirs, yours in conflicts),
+        ),
+    )
+
+
+class DocumentAdminMixin:
+    """
+    Every admin of a profile's data: saving anything of a published document (the lab,
+    its releases, sections, roles..., a person, a source) stores a draft revision and
+    leaves the live rows as readers see them; the form shows the pending draft. The
+    stock admin machinery (forms, inlines, validation) runs unchanged, on the draft,
+    inside a transaction that is rolled back (documents.edit).
+    """
+
+    change_form_template = "admin/profiles/document_change_form.html"
+
+    def _document_root(self, request, object_id):
+        if object_id is not None:
+            key = unquote(object_id)
+            obj = self.get_object(request, key)
+            if obj is None and str(key).startswith("-"):
+                return documents.root_of_new_row(self.model, key)
+            return documents.document_root(obj) if obj is not None else None
+        if request.method == "POST":
+            return _root_from_post(self.model, request.POST)
+        return None
+
+    def message_user(self, request, message, level=messages.INFO, *args, **kwargs):
+        # The stock "was changed successfully" is untrue of a draft: edit() says what happened.
+        if getattr(request, "_document_capture", False) and level == messages.SUCCESS:
+            return
+        return super().message_user(request, message, level, *args, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if getattr(request, "_document_published", False):
+            # The revision the editor opens (empty: the live version), posted back with the form.
+            draft = getattr(request, "_document_draft", None)
+            form = type(form.__name__, (form,), {
+                "_base_revision": forms.CharField(
+                    widget=forms.HiddenInput, required=False, initial=draft.pk if draft else "",
+                ),
+            })
+        if getattr(request, "_document_published", False) and "state" in getattr(form, "base_fields", {}):
+            # A published document's state moves with the workflow's actions, not in its draft.
+            form.base_fields["state"].disabled = True
+            form.base_fields["state"].help_text = (
+                "Published. Your changes are saved as a draft; a Publisher publishes them (or unpublishes the page)."
+            )
+        return form
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        if getattr(request, "_document_published", False) and "published_at" not in readonly:
+            try:
+                self.model._meta.get_field("published_at")
+                if documents.is_document_model(self.model):
+                    readonly.append("published_at")
+            except FieldDoesNotExist:
+                pass
+        return readonly
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        root = self._document_root(request, object_id)
+        if not documents.touches_published(root):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        request._document_published = True
+        run = functools.partial(super().changeform_view, request, object_id, form_url)
+        if request.method != "POST":
+            return self._render_on_draft(request, root, run, extra_context)
+        base = Revision.objects.filter(pk=request.POST.get("_base_revision") or None).first()
+        request._document_capture = True
+        try:
+            response, result = documents.edit(
+                root, lambda: run(extra_context), request.user, base,
+                opened_live="_base_revision" in request.POST and base is None,
+            )
+        except documents.DraftConflict as conflict:
+            # The form again, unbound, on the merge: their values where only they changed,
+            # yours where you changed (conflicts included, with both values in a table).
+            # It is now based on their draft, so saving again is a decision made seeing both.
+            request._document_capture = False
+            self.message_user(
+                request,
+                "Someone saved a draft of this profile since you opened it and changed some of the same "
+                "things. Nothing was saved. The form shows your changes merged with theirs; check the "
+                "conflicts listed at the top and save again.",
+                messages.ERROR,
+            )
+            return self._render_on_draft(
+                request, root, run, {**(extra_context or {}), "document_conflicts": conflict.conflicts,
+                                     "document_conflict_table": _conflict_table(conflict.conflicts)},
+                document=conflict.merged, as_get=True,
+            )
+        finally:
+            request._document_capture = False
+        if response.status_code in (301, 302):
+            if result.revision is not None:
+                self.message_user(
+                    request,
+                    format_html(
+                        "Saved as a draft of “{}”. Readers see the published version until a Publisher publishes it.",
+                        root,
+                    ),
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(request, "Nothing changed: no draft was saved.", messages.INFO)
+            response = self._follow_renamed(response, result)
+        return response
+
+    def _follow_renamed(self, response, result):
+        # "Save and continue" on a new part leads to its change form: a draft's new row has a negative key.
+        opts = self.model._meta
+        location = response.get("Location", "")
+        for (part, key), new_key in result.renamed.items():
+            location = location.replace(f"/{opts.model_name}/{key}/", f"/{opts.model_name}/{new_key}/")
+        if location:
+            response["Location"] = location
+        return response
+
+    def _render_on_draft(self, request, root, run, extra_context, document=None, as_get=False):
+        method = request.method
+        with documents.draft_applied(root, document) as draft:
+            request._document_draft = draft
+            context = {**(extra_context or {}), **self.draft_context(request, root, draft)}
+            if as_get:
+                request.method = "GET"  # an unbound form of the merged draft
+            try:
+                response = run(context)
+                if hasattr(response, "render") and not response.is_rendered:
+                    response.render()
+            finally:
+                request.method = method
+        return response
+
+    def draft_context(self, request, root, draft):
+        opts = root._meta
+        name = f"admin:{opts.app_label}_{opts.model_name}"
+        document_url = functools.partial(lambda view: reverse(f"{name}_{view}", args=[root.pk]))
+        return {
+            "document_root": root,
+            "document_draft": draft,
+            "document_admin_url": document_url("change"),
+            "document_compare_url": document_url("draft_diff"),
+            "document_review_url": document_url("draft_review"),
+            "document_publish_url": document_url("draft_publish"),
+            "document_discard_url": document_url("draft_discard"),
+            "document_presence_url": reverse("admin:profiles_presence", args=[opts.model_name, root.pk]),
+            "may_publish": may_publish(request.user, type(root)),
+        }
+
+    def delete_view(self, request, object_id, extra_context=None):
+        # Deleting a part of a published document (a section, a role) is a change of its draft too.
+        root = self._document_root(request, object_id)
+        if documents.is_document_model(self.model) or not documents.touches_published(root):
+            return super().delete_view(request, object_id, extra_context)
+        request._document_published = True
+        if request.method != "POST":
+            return self._render_on_draft(request, root, functools.partial(super().delete_view, request, object_id),
+                                         extra_context)
+        request._document_capture = True
+        try:
+            response, result = documents.edit(
+                root, lambda: super(DocumentAdminMixin, self).delete_view(request, object_id, extra_context),
+                request.user,
+            )
+        finally:
+            request._document_capture = False
+        if result.revision is not None:
+            self.message_user(request, format_html("Deleted in a draft of “{}”; readers still see it until a Publisher publishes the draft.", root), messages.SUCCESS)
+        return response
+
+
+# --------------------------------------------------------------------------
+# Who else has a document open (as Wagtail 6.2's concurrent-editing notices)
+# --------------------------------------------------------------------------
+
+PRESENCE_SECONDS = 45  # a form not heard from for this long is closed (the page pings every 15 s)
+
+
+def presence_view(request, model_name, object_id):
+    """
+    POST from an open change form every 15 seconds: records that this editor has the
+    document open, and answers who else has (``{"others": [{"name", "since"}]}``). Kept
+    in the shared cache for a minute: nothing here is worth a database write.
+    """
+    if not request.user.is_staff:
+        raise PermissionDenied
+    key = f"labsite:presence:{model_name}:{int(object_id)}"
+    now = timezone.now().timestamp()
+    present = {
+        user_id: entry for user_id, entry in (cache.get(key) or {}).items() if now - entry["seen"] < PRESENCE_SECONDS
+    }
+    if request.method == "POST":
+        mine = present.get(request.user.pk) or {"since": now}
+        present[request.user.pk] = {
+            "name": request.user.get_full_name() or request.user.get_username(), "since": mine["since"], "seen": now,
+        }
+        cache.set(key, present, PRESENCE_SECONDS * 2)
+    others = [
+        {"name": entry["name"], "since": datetime.datetime.fromtimestamp(entry["since"], datetime.timezone.utc).isoformat()}
+        for user_id, entry in sorted(present.items(), key=lambda item: item[1]["since"]) if user_id != request.user.pk
+    ]
+    return JsonResponse({"others": others})

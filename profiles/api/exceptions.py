@@ -4,12 +4,21 @@ One JSON error shape for every failure of the API:
     {"error": {"status": 400, "code": "invalid", "message": "...", "fields": {"name": ["..."]}}}
 
 DRF's own handler decides the status and headers (``WWW-Authenticate`` on 401,
-``Retry-After`` on 429); this module only reshapes the body and adds the model-level
-failures DRF does not know: ``EditConflict`` (409) and Django's ``ValidationError``.
+``Retry-After`` on 429); this module only reshapes the body and adds the failures DRF
+does not know: ``EditConflict`` (409), Django's ``ValidationError``, a delete refused
+because other rows refer to the object (409), and what Django itself answers with its
+400 page (a body too large: 413).
 """
 
+import logging
+from collections import Counter
+
+from django.conf import settings
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import ProtectedError, RestrictedError
 from django.http import JsonResponse
+from django.template.defaultfilters import filesizeformat
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.views import exception_handler
@@ -27,6 +36,27 @@ class Conflict(exceptions.APIException):
     status_code = status.HTTP_409_CONFLICT
     default_detail = "The object was changed by someone else while you were saving it."
     default_code = "conflict"
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is too large."
+    default_code = "too_large"
+
+
+def _still_referred_to(error):
+    """What a ProtectedError or RestrictedError names, for the client: which rows refer to the object."""
+    rows = error.protected_objects if isinstance(error, ProtectedError) else error.restricted_objects
+    names = sorted(str(row) for row in rows)
+    kinds = Counter(type(row)._meta for row in rows)
+    counted = " and ".join(
+        f"{count} {meta.verbose_name if count == 1 else meta.verbose_name_plural}"
+        for meta, count in sorted(kinds.items(), key=lambda item: item[0].label)
+    )
+    shown = "; ".join(names[:5]) + (f"; and {len(names) - 5} more" if len(names) > 5 else "")
+    one = len(names) == 1
+    return (f"Cannot delete: {counted} still {'refers' if one else 'refer'} to it ({shown}). "
+            f"Delete or change {'it' if one else 'them'} first.")
 
 
 def error_body(status_code, code, message, fields=None):
@@ -65,6 +95,17 @@ def api_exception_handler(exc, context):
         exc = exceptions.ValidationError(
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         )
+    elif isinstance(exc, (ProtectedError, RestrictedError)):  # on_delete=PROTECT or RESTRICT
+        exc = Conflict(_still_referred_to(exc), code="protected")
+    elif isinstance(exc, (SuspiciousOperation, BadRequest)):
+        # What Django answers with its HTML 400 page, in the API's shape; logged where Django logs it.
+        if isinstance(exc, SuspiciousOperation):
+            logging.getLogger(f"django.security.{type(exc).__name__}").error(str(exc))
+        if isinstance(exc, RequestDataTooBig):
+            limit = filesizeformat(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+            exc = PayloadTooLarge(f"The request body is larger than the {limit} the API accepts.")
+        else:
+            exc = exceptions.ParseError(str(exc))
     response = exception_handler(exc, context)
     if response is None:
         return None  # a real bug: let Django report it

@@ -15,6 +15,7 @@ from django_countries import countries
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
+from rest_framework import filters as drf_filters
 
 from ..models import (
     OPEN_WEIGHTS_ACCESS,
@@ -72,8 +73,9 @@ class StrictBooleanFilter(filters.Filter):
     field_class = StrictBooleanField
 
 
-def country_choices():
-    return list(countries)
+# A list, not a callable: drf-spectacular lists a list's codes as the parameter's enum
+# (it never calls a callable's). Taken once, as the country codes never change while running.
+COUNTRY_CHOICES = list(countries)
 
 
 # --------------------------------------------------------------------------
@@ -82,7 +84,7 @@ def country_choices():
 
 
 class LabFilter(filters.FilterSet):
-    country = filters.ChoiceFilter(choices=country_choices, help_text="ISO 3166 code of the headquarters: CN.")
+    country = filters.ChoiceFilter(choices=COUNTRY_CHOICES, help_text="ISO 3166 code of the headquarters: CN.")
     kind = filters.ChoiceFilter(choices=LabKind.choices)
     open_weights = filters.ChoiceFilter(choices=OpenWeightsPolicy.choices, help_text="The lab's open-weights policy.")
 
@@ -170,7 +172,7 @@ class SourceFilter(filters.FilterSet):
 
 
 class OrganizationFilter(filters.FilterSet):
-    country = filters.ChoiceFilter(choices=country_choices, help_text="ISO 3166 code: CN.")
+    country = filters.ChoiceFilter(choices=COUNTRY_CHOICES, help_text="ISO 3166 code: CN.")
     kind = filters.ChoiceFilter(choices=OrganizationKind.choices)
 
     class Meta:
@@ -196,3 +198,14 @@ class FilterBackend(filters.DjangoFilterBackend):
         if filterset_class is None or not set(request.query_params) & set(filterset_class.base_filters):
             return queryset
         return super().filter_queryset(request, queryset, view)
+
+
+class SearchFilter(drf_filters.SearchFilter):
+    """
+    DRF's search, documented only where the view has ``search_fields``: elsewhere the
+    endpoint refuses ``?search=`` (views.APIViewSetMixin.allowed_parameters, by the same
+    rule), and DRF's own filter would document it for every list.
+    """
+
+    def get_schema_operation_parameters(self, view):
+        return super().get_schema_operation_parameters(view) if getattr(view, "search_fields", None) else []

@@ -25,18 +25,29 @@ class PageNumberPagination(pagination.PageNumberPagination):
     def get_page_size(self, request):
         # DRF clamps or ignores a bad page_size; a client asking for 100000 rows should
         # learn it gets at most 100 rather than silently receive fewer than it expects.
-        raw = request.query_params.get(self.page_size_query_param)
+        return self.whole_number(request, self.page_size_query_param, "page size", self.page_size, self.max_page_size)
+
+    def get_page_number(self, request, paginator):
+        # DRF reads an empty ``page=`` as page 1 and "abc" or 0 as a missing page (404); like
+        # a bad page_size, they are the client's mistake (400). A page past the last one is
+        # still a 404, and "last" still names the last page.
+        if request.query_params.get(self.page_query_param) in self.last_page_strings:
+            return paginator.num_pages
+        return self.whole_number(request, self.page_query_param, "page number", 1)
+
+    def whole_number(self, request, name, what, default, maximum=None):
+        """The parameter ``name`` as a whole number from 1 (to ``maximum``), ``default`` when absent, or a 400."""
+        raw = request.query_params.get(name)
         if raw is None:
-            return self.page_size
+            return default
         try:
-            size = int(raw)
+            number = int(raw)
         except ValueError:
-            size = None
-        if size is None or not 1 <= size <= self.max_page_size:
-            raise ValidationError(
-                {self.page_size_query_param: [f"“{raw}” is not a page size: use a whole number from 1 to {self.max_page_size}."]}
-            )
-        return size
+            number = None
+        if number is None or number < 1 or (maximum is not None and number > maximum):
+            bounds = f"from 1 to {maximum}" if maximum is not None else "from 1"
+            raise ValidationError({name: [f"“{raw}” is not a {what}: use a whole number {bounds}."]})
+        return number
 
     def get_schema_operation_parameters(self, view):
         parameters = super().get_schema_operation_parameters(view)

@@ -23,6 +23,19 @@ def flatten(value, prefix=""):
     return {prefix: "" if value is None else value}
 
 
+# A spreadsheet runs a cell that starts with one of these as a formula: =HYPERLINK(...)
+# in a name would send the reader who opens the export to another site. OWASP's advice:
+# a leading single quote makes such a cell text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """A cell as a spreadsheet shows it, never as a formula it runs."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 class CSVRenderer(renderers.BaseRenderer):
     media_type = "text/csv"
     format = "csv"
@@ -33,7 +46,7 @@ class CSVRenderer(renderers.BaseRenderer):
             return b""
         # A page of a list: its rows. An error or a single object: one row.
         rows = data.get("results", [data]) if isinstance(data, dict) else data
-        flat = [flatten(row) for row in rows]
+        flat = [{column: neutralise(value) for column, value in flatten(row).items()} for row in rows]
         columns = []
         for row in flat:
             columns += [column for column in row if column not in columns]

@@ -39,8 +39,9 @@ STATUSES = {
     "404": "No such object (or not visible to you).",
     "405": "Method not allowed on this URL.",
     "406": "The requested format is not available.",
-    "409": "Someone else saved the object while you were saving it.",
+    "409": "Someone else saved the object while you were saving it, or (a delete) other rows still refer to it.",
     "412": "If-Match names another version than the stored one.",
+    "413": "The request body is larger than the API accepts.",
     "415": "Unsupported media type: send JSON.",
     "429": "Too many requests: wait for Retry-After seconds.",
 }
@@ -120,9 +121,10 @@ def add_errors_and_descriptions(result, generator, request, public):
             if method == "get" and "security" in operation and {} not in operation["security"]:
                 # Anyone may read (StaffModelPermissions): credentials are optional on GET.
                 operation["security"].append({})
-            if method == "get" and "{" in path:
+            if method == "get":
+                # Every GET's ETag is a hash of its body (lists and details alike).
                 operations[method]["responses"].setdefault(
-                    "304", {"description": "Not modified: your copy (If-None-Match / If-Modified-Since) is current."}
+                    "304", {"description": "Not modified: If-None-Match names the ETag of the body as it is now."}
                 )
             for code in statuses:
                 operation["responses"].setdefault(

@@ -7,20 +7,23 @@ actions) lives in the mixins at the top; backends, permissions and throttles are
 project defaults (settings.REST_FRAMEWORK).
 """
 
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
+from .. import documents
 from ..caching import PublicPageCacheMixin
+from ..slug_history import redirect_for
 from ..models import (
     SLUG_CHARACTERS, Citation, Lab, Organization, Person, PublicationState, Release, Role, Section, Source, live,
 )
 from . import conditional, filters, serializers, write_serializers
-from .freshness import lab_freshness, person_freshness, source_freshness
 
 
 class APIViewSetMixin(PublicPageCacheMixin):
@@ -93,9 +96,14 @@ class APIViewSetMixin(PublicPageCacheMixin):
         return all(throttle.allow_request(request, self) for throttle in self.get_throttles())
 
     def shares_copy(self, request):
-        # A request with a token may be staff's (who see drafts); a conditional one is
-        # answered from its validators (a 304 costs one cheap query) as it always was.
-        return not any(name in request.headers for name in ("Authorization", "If-None-Match", "If-Modified-Since"))
+        # A request with a token may be staff's (who see drafts). A conditional one takes
+        # the shared copy too, and is a 304 when it holds those bytes (dispatch).
+        return "Authorization" not in request.headers
+
+    def dispatch(self, request, *args, **kwargs):
+        # The answer as it would be sent (built, or the readers' shared copy), then a 304
+        # when If-None-Match names its ETag: the hash of those bytes (conditional.py).
+        return conditional.answer_conditionally(request, super().dispatch(request, *args, **kwargs))
 
     def finalize_response(self, request, response, *args, **kwargs):
         # Errors are always JSON, whatever format was asked for (?format=csv included).
@@ -103,106 +111,112 @@ class APIViewSetMixin(PublicPageCacheMixin):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         response = super().finalize_response(request, response, *args, **kwargs)
-        # A list's ETag is a hash of its page as sent: deletions and changes of nested rows
-        # change it too, and a client holding that page gets a 304.
-        if self.action == "list" and request.method in ("GET", "HEAD") and response.status_code == 200:
-            return conditional.with_body_etag(request, response)
+        # Every GET's ETag is a hash of its body as sent (lists and details alike), and so is
+        # a write's answer (the detail as a GET would give it).
+        if (response.status_code == 200 and request.method in ("GET", "HEAD")) or getattr(response, "is_detail", False):
+            return conditional.tag_body(response)
         return response
-
-    # --- reads ---------------------------------------------------------------
-
-    # Subqueries of what else the detail shows (freshness.py), or None: the row alone.
-    freshness = None
-
-    def stamp(self, **lookup):
-        """One cheap query: the row's pk, version, updated and the latest change of what it shows."""
-        return self.stamp_queryset().filter(**lookup).first()
-
-    def stamp_queryset(self):
-        """The stamps of the rows this user may open."""
-        rows = self.get_queryset()
-        fields = ["pk"] + [name for name in ("version", "updated") if hasattr(rows.model, name)]
-        extra = self.freshness() if self.freshness else {}
-        # Without the detail's prefetches: this stays one query.
-        return rows.prefetch_related(None).annotate(**extra).values(*fields, *extra)
-
-    def validators(self, stamp):
-        """(ETag, Last-Modified) of a stamp: the row's and its related rows' latest change."""
-        model = self.get_queryset().model
-        related = sorted((key, str(value)) for key, value in stamp.items() if key not in ("pk", "version", "updated"))
-        etag = conditional.row_etag(
-            model, stamp["pk"], stamp.get("version"), stamp.get("updated"),
-            conditional.audience(self.request, model), related,
-        )
-        times = [value for key, value in stamp.items() if key != "pk" and hasattr(value, "timestamp")]
-        return etag, max(times, default=None)
-
-    def instance_validators(self, instance):
-        if self.freshness:
-            return self.validators(self.stamp(pk=instance.pk))
-        fields = ("version", "updated")
-        return self.validators({"pk": instance.pk, **{name: getattr(instance, name) for name in fields
-                                                      if hasattr(instance, name)}})
-
-    def row_etag(self, instance):
-        return self.instance_validators(instance)[0]
-
-    def retrieve(self, request, *args, **kwargs):
-        if "If-None-Match" in request.headers or "If-Modified-Since" in request.headers:
-            # The cheap query first, so a 304 costs no serialising or prefetching.
-            lookup = self.lookup_url_kwarg or self.lookup_field
-            stamp = self.stamp(**{self.lookup_field: self.kwargs[lookup]})
-            if stamp is None:
-                self.get_object()  # the 404, in the API's shape
-            etag, last_modified = self.validators(stamp)
-            if conditional.not_modified(request, etag, last_modified):
-                return conditional.not_modified_response(etag, last_modified)
-        instance = self.get_object()
-        response = Response(self.get_serializer(instance).data)
-        return conditional.add_validators(response, *self.instance_validators(instance))
-
-    def list(self, request, *args, **kwargs):
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        rows = page if page is not None else list(queryset)
-        serializer = self.get_serializer(rows, many=True)
-        response = self.get_paginated_response(serializer.data) if page is not None else Response(serializer.data)
-        # The ETag, a hash of the rendered page, is added by finalize_response.
-        stamps = [row.updated for row in rows if getattr(row, "updated", None)]
-        return conditional.add_validators(response, None, max(stamps) if stamps else None)
 
     # --- writes ----------------------------------------------------------------
 
     def get_object(self):
         instance = super().get_object()
         if self.request.method not in ("GET", "HEAD", "OPTIONS"):
-            conditional.check_if_match(self.request, instance, self.row_etag(instance))
+            conditional.check_if_match(self.request, instance, lambda: self.detail_etag(instance))
         return instance
 
-    def detail_response(self, instance, status_code=status.HTTP_200_OK):
-        """A write's answer: the object as its detail shows it, read back with the detail's queryset."""
+    def detail_data(self, instance):
+        """The object as its detail shows it, read back with the detail's queryset."""
         instance = self.detail_queryset().get(pk=instance.pk)
-        response = Response(self.detail_serializer()(instance, context=self.get_serializer_context()).data,
-                            status=status_code)
-        return conditional.add_validators(response, *self.instance_validators(instance))
+        return self.detail_serializer()(instance, context=self.get_serializer_context()).data
+
+    def detail_etag(self, instance):
+        """
+        The ETag of the object's detail as this user would GET it now: its body, rendered as
+        this request asks (the browsable API's page aside: its JSON).
+        """
+        renderer, media_type = self.request.accepted_renderer, self.request.accepted_media_type
+        if renderer.format == "api":
+            renderer, media_type = JSONRenderer(), JSONRenderer.media_type
+        return conditional.body_etag(renderer.render(self.detail_data(instance), media_type, self.get_renderer_context()))
+
+    def detail_response(self, instance, status_code=status.HTTP_200_OK):
+        """A write's answer: the object as its detail shows it (with the ETag a GET of it would have)."""
+        response = Response(self.detail_data(instance), status=status_code)
+        response.is_detail = True
+        return response
 
     def detail_serializer(self):
         return self.detail_serializer_class or self.serializer_class
 
 
 class WritableMixin:
-    """Create and update through the write serializer, answered with the detail (a read-only viewset has neither)."""
+    """
+    Create, update and delete through the write serializer, answered with the detail (a
+    read-only viewset has none of them). A write to a published document (a published
+    lab, or a part of one: its releases, sections, roles, citations) is stored as a draft
+    revision of it (documents.edit): readers see nothing until a publisher publishes it
+    (``POST /api/labs/<slug>/publish/``); the answer shows the draft, as staff see it.
+    """
+
+    # The write serializer's fields that name the document a new row joins, and their models.
+    PARENT_FIELDS = (("lab", Lab, "slug"), ("section", Section, "pk"), ("release", Release, "slug"), ("person", Person, "slug"))
 
     def create(self, request, *args, **kwargs):
-        serializer = self.get_serializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        instance = serializer.save(user=request.user)
-        return self.detail_response(instance, status.HTTP_201_CREATED)
+        def run():
+            serializer = self.get_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            instance = serializer.save(user=request.user)
+            return self.detail_response(instance, status.HTTP_201_CREATED)
+
+        return self.on_document(request, self.new_row_root(request.data), run)
 
     def update(self, request, *args, **kwargs):
-        serializer = self.get_serializer(self.get_object(), data=request.data, partial=kwargs.pop("partial", False))
-        serializer.is_valid(raise_exception=True)
-        return self.detail_response(serializer.save(user=request.user))
+        partial = kwargs.pop("partial", False)
+
+        def run():
+            serializer = self.get_serializer(self.get_object(), data=request.data, partial=partial)
+            serializer.is_valid(raise_exception=True)
+            return self.detail_response(serializer.save(user=request.user))
+
+        instance = GenericAPIView.get_object(self)  # the 404 first; If-Match is checked on the draft
+        if documents.is_document_model(type(instance)) and documents.touches_published(instance):
+            state = request.data.get("state") if hasattr(request.data, "get") else None
+            if state not in (None, instance.state):
+                raise ValidationError({"state": [
+                    "A published document changes state through its actions: POST …/unpublish/ or …/archive/ "
+                    "(publishers), …/submit/ to put its draft up for review."
+                ]})
+        return self.on_document(request, documents.document_root(instance), run)
+
+    def destroy(self, request, *args, **kwargs):
+        instance = GenericAPIView.get_object(self)
+        if documents.is_document_model(type(instance)):
+            return super().destroy(request, *args, **kwargs)  # deleting a whole document is no draft
+        return self.on_document(request, documents.document_root(instance),
+                                lambda: super(WritableMixin, self).destroy(request, *args, **kwargs))
+
+    def new_row_root(self, data):
+        """The document a new row joins (its lab, or its section's, release's or person's), from the request."""
+        if not hasattr(data, "get"):
+            return None
+        for name, model, key in self.PARENT_FIELDS:
+            value = data.get(name)
+            if isinstance(value, (str, int)) and str(value) and name in self.get_serializer().fields:
+                lookup = {key: value} if key == "slug" else {"pk": value} if str(value).isdigit() else None
+                parent = model._base_manager.filter(**lookup).first() if lookup else None
+                if parent is not None:
+                    return documents.document_root(parent)
+        return None
+
+    def on_document(self, request, root, run):
+        """``run()`` in place, or as a draft of ``root``'s document when that is published."""
+        if not documents.touches_published(root):
+            return run()
+        response, result = documents.edit(root, run, request.user)
+        if result.revision is not None:
+            response["X-Draft-Revision"] = str(result.revision.pk)
+        return response
 
 
 class WorkflowActionsMixin:
@@ -251,7 +265,7 @@ def documented(write, detail, list_serializer, kind, workflow=False):
     """The schema of a writable endpoint: requests with the write serializer, answers with the detail."""
     if_match = OpenApiParameter(
         "If-Match", str, OpenApiParameter.HEADER, required=False,
-        description="The ETag (or version) you edited; 412 if the stored row has changed since.",
+        description="The ETag of the detail you read (or its version); 412 if the detail has changed since.",
     )
     views = {
         "create": extend_schema(request=write, responses={201: detail}, summary=f"Create a {kind} (as a draft)"),
@@ -281,18 +295,25 @@ class PublishableViewSet(WritableMixin, APIViewSetMixin, WorkflowActionsMixin, v
         """Whether the user previews every state (staff) rather than reading published rows."""
         return self.queryset_model.objects.all().previewable_by(self.request.user)
 
-    def stamp_queryset(self):
-        # Built once per viewset and audience, and copied for each request as DRF copies
-        # ``queryset``: a lab's stamp is ten subqueries, which took 8 ms to build and
-        # 0.5 ms to run. Which rows it reads depends only on whether the user previews,
-        # and published() reads the clock when the query runs.
-        key = (type(self), self.preview())
-        if key not in BUILT_STAMP_QUERYSETS:
-            BUILT_STAMP_QUERYSETS[key] = super().stamp_queryset()
-        return BUILT_STAMP_QUERYSETS[key].all()
+    def retrieve(self, request, *args, **kwargs):
+        # Staff read a document as its pending draft has it (as the admin and the pages show
+        # it to them), applied inside a transaction undone once the data is serialised.
+        if not self.preview():
+            return super().retrieve(request, *args, **kwargs)
+        root = documents.document_root(GenericAPIView.get_object(self))
+        with documents.draft_applied(root):
+            return super().retrieve(request, *args, **kwargs)
 
+    def handle_exception(self, exc):
+        # An old slug of a renamed row: a GET or HEAD of its detail answers 301 to the URL
+        # with its slug now, query kept; the rule and the lookup are slug_history.py's,
+        # shared with the pages. Writes to an old slug stay a 404.
+        if isinstance(exc, Http404) and self.action != "list" and self.lookup_field in self.kwargs:
+            moved = redirect_for(self.request, self.queryset_model, self.kwargs[self.lookup_field], self.request.user)
+            if moved is not None:
+                return moved
+        return super().handle_exception(exc)
 
-BUILT_STAMP_QUERYSETS = {}  # (viewset class, previews?) -> its stamp queryset
 
 
 @documented(write_serializers.LabWriteSerializer, serializers.LabDetailSerializer, serializers.LabSerializer, "lab", True)
@@ -304,7 +325,6 @@ class LabViewSet(PublishableViewSet):
     """
 
     queryset_model = Lab
-    freshness = staticmethod(lab_freshness)
     serializer_class = serializers.LabSerializer
     detail_serializer_class = serializers.LabDetailSerializer
     write_serializer_class = write_serializers.LabWriteSerializer
@@ -354,8 +374,7 @@ class ReleaseViewSet(PublishableViewSet):
         queryset = self.filter_queryset(self.get_queryset()).values(*serializers.ReleaseRows.FIELDS)
         page = self.paginate_queryset(queryset)
         data = serializers.ReleaseRows(request).rows(page)
-        response = self.get_paginated_response(data)
-        return conditional.add_validators(response, None, max((row["updated"] for row in page), default=None))
+        return self.get_paginated_response(data)
 
 
 @documented(write_serializers.PersonWriteSerializer, serializers.PersonDetailSerializer,
@@ -364,7 +383,6 @@ class PersonViewSet(PublishableViewSet):
     """People; one person's detail lists every role, current and past."""
 
     queryset_model = Person
-    freshness = staticmethod(person_freshness)
     serializer_class = serializers.PersonSerializer
     detail_serializer_class = serializers.PersonDetailSerializer
     write_serializer_class = write_serializers.PersonWriteSerializer
@@ -385,7 +403,6 @@ class SourceViewSet(PublishableViewSet):
     """Sources; one source's detail lists what cites it."""
 
     queryset_model = Source
-    freshness = staticmethod(source_freshness)
     serializer_class = serializers.SourceSerializer
     detail_serializer_class = serializers.SourceDetailSerializer
     write_serializer_class = write_serializers.SourceWriteSerializer

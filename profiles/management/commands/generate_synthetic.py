@@ -21,6 +21,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 from tqdm import tqdm
 
+from profiles.caching import bump_content_generation
 from profiles.markup import render_markdown
 from profiles.models import (
     Accessibility,
@@ -90,6 +91,8 @@ class Command(BaseCommand):
             self.make_roles(people_rows, lab_rows)
             self.make_relations(lab_rows)
             self.make_citations(source_rows, lab_rows, section_rows, release_rows, people_rows)
+            # bulk_create sends no signal: retire every process's cached pages and totals.
+            bump_content_generation()
         # Fresh statistics for the query planner: without them SQLite drives the profile's
         # citation queries from the 20,000 sources instead of the lab's few rows.
         with connection.cursor() as cursor:

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand
 from django.db.models import F, Max, OuterRef, Q, Subquery
 from django.utils import timezone
 
+from profiles import documents
 from profiles.models import EditConflict, Lab, Person, PublicationState, Release, Source
 
 GO_LIVE_REASON = "Went live"
@@ -68,6 +69,12 @@ class Command(BaseCommand):
                     continue
                 self.stdout.write(f"Recorded {label}")
                 count += 1
+        if not dry_run:
+            # Scheduled drafts of published profiles (the first request after their time
+            # publishes them too; this is for a site nobody visits at that moment).
+            drafts = documents.publish_due(now)
+            if drafts:
+                self.stdout.write(f"Published {drafts} scheduled draft(s).")
         if dry_run:
             self.stdout.write(f"{count} row(s) due; nothing saved (--dry-run).")
         elif count:
