@@ -25,6 +25,7 @@ public templates run unchanged on a draft, byte for byte what publishing would s
 """
 
 import contextlib
+import datetime
 import contextvars
 import json
 
@@ -71,6 +72,12 @@ def document_parts(root):
     return {}
 
 
+def part_model(root, part):
+    """The model of ``part`` ("sections") of ``root``'s document, or None."""
+    queryset = document_parts(root).get(part)
+    return queryset.model if queryset is not None else None
+
+
 def document_root(obj):
     """The document ``obj`` belongs to (a lab, person or source), or None (an organization)."""
     m = _models()
@@ -97,6 +104,10 @@ def _fields(model, skipped):
 
 def _value(field, obj):
     value = field.value_from_object(obj)
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        # In full: DjangoJSONEncoder cuts microseconds to milliseconds, so a value written
+        # back would differ from the stored one and every row would look changed.
+        return value.isoformat()
     try:
         return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
     except TypeError:  # a value object of a third-party field (a Country): its stored text
@@ -290,6 +301,7 @@ def merge(base, theirs, yours):
                 elif key in y:  # they deleted it
                     if y[key] != b[key]:
                         conflicts.append((name, key, None, None, y[key]))
+                        rows[key] = y[key]  # yours stands where there is a conflict
                 # deleted on both sides: gone
             elif key in t and key in y:
                 rows[key] = _merge_fields({}, t[key], y[key], (name, key), conflicts)
@@ -320,11 +332,16 @@ def is_document_model(model):
     return model in (m.Lab, m.Person, m.Source)
 
 
-def current_document(root):
-    """The draft editors work on: the pending draft's, or the live one when there is none."""
-    m = _models()
-    draft = m.Revision.objects.pending_for(root)
-    return (draft.data if draft else snapshot(root)), draft
+def effective(revision, live):
+    """
+    ``revision``'s document with what changed in the live rows since its draft began (an
+    import, a fixture load: writes that are no drafts) merged in; where both changed a
+    thing, the draft's value stands. Without such changes, the revision's own document.
+    """
+    if revision.live_base is None or revision.live_base == live:
+        return revision.data
+    merged, _conflicts = merge(revision.live_base, live, revision.data)
+    return merged
 
 
 CAPTURING = contextvars.ContextVar("capturing", default=False)
@@ -343,7 +360,8 @@ def draft_applied(root, document=None):
     """
     m = _models()
     draft = m.Revision.objects.pending_for(root) if root is not None and root.pk else None
-    document = document if document is not None else (draft.data if draft else None)
+    if document is None and draft is not None:
+        document = effective(draft, snapshot(root))
     if document is None:
         yield None
         return
@@ -421,13 +439,16 @@ def store_draft(root, document, user, base=None):
     """Store ``document`` as ``root``'s pending draft (the previous draft is superseded); None when it changes nothing."""
     m = _models()
     pending = m.Revision.objects.pending_for(root)
-    current = pending.data if pending else snapshot(root)
+    live = snapshot(root)
+    current = effective(pending, live) if pending else live
     if document == current:
         return None
     with transaction.atomic():
         m.Revision.objects.for_root(root).pending().update(status=m.RevisionStatus.SUPERSEDED)
         return m.Revision.objects.create(
             content_type=_content_type(root), object_id=root.pk, data=document, base=base or pending,
+            # A chain of drafts starts from the live document of its first draft.
+            live_base=pending.live_base if pending is not None and pending.live_base is not None else live,
             created_by=user if getattr(user, "pk", None) else None,
         )
 
@@ -449,12 +470,12 @@ def edit(root, run, user, base_revision=None, opened_live=False):
     m = _models()
     live = snapshot(root)
     pending = m.Revision.objects.pending_for(root)
-    current = pending.data if pending else live
+    current = effective(pending, live) if pending else live
     if base_revision is not None and base_revision.status == m.RevisionStatus.PUBLISHED:
         base_revision, opened_live = None, True  # opened when that revision was live
     # What the editor started from: a draft they opened, the live document (a form opened
     # when there was no draft), or, for a write that names none (the API), the current draft.
-    base = base_revision.data if base_revision is not None else live if opened_live else current
+    base = effective(base_revision, live) if base_revision is not None else live if opened_live else current
     result, captured = capture(root, run, base)
     if captured is None:
         return result, EditResult()
@@ -517,7 +538,7 @@ def publish(root, user, revision=None, go_live=None):
         revision = revision or m.Revision.objects.pending_for(root)
         if revision is None:
             return None
-        apply(root, revision.data, user=user, keep_new_keys=False)
+        apply(root, effective(revision, snapshot(root)), user=user, keep_new_keys=False)
         m.Revision.objects.for_root(root).pending().exclude(pk=revision.pk).update(status=m.RevisionStatus.SUPERSEDED)
         revision.status = m.RevisionStatus.PUBLISHED
         revision.decided_by = user if getattr(user, "pk", None) else None
@@ -537,12 +558,19 @@ def discard(root, user):
 
 def publish_due_if_time():
     """
-    Publish due scheduled drafts, if any: costs nothing extra on a request, since the next
-    go-live (scheduled drafts included) is what the page cache reads anyway.
+    Publish due scheduled drafts, if any, before a public page or API answer is built.
+    With the page cache on this costs nothing: the next go-live (scheduled drafts
+    included) is what the cache reads anyway to know how long a page may be kept. Without
+    it, one indexed query per request.
     """
+    from django.conf import settings
+
     from .caching import seconds_until_next_go_live
 
-    if seconds_until_next_go_live() == 0:
+    if settings.PAGE_CACHE_SECONDS:
+        if seconds_until_next_go_live() == 0:
+            publish_due()
+    elif _models().Revision.objects.due().exists():
         publish_due()
 
 
@@ -579,10 +607,13 @@ PART_LABEL_FIELDS = ("name", "title", "heading", "slug", "claim", "kind")
 
 
 def _label_of_row(model, values):
+    """A row as people call it: 'Release “InternLM”' (capitalised; the name as written)."""
+    kind = str(model._meta.verbose_name)
+    kind = kind[:1].upper() + kind[1:]
     for name in PART_LABEL_FIELDS:
         if values.get(name):
-            return f"{model._meta.verbose_name} “{values[name]}”"
-    return str(model._meta.verbose_name)
+            return f"{kind} “{values[name]}”"
+    return kind
 
 
 def _readable(model, attname, value):
@@ -625,12 +656,12 @@ def describe(root, changes):
                 f"{_field_label(model, name)}: {_readable(model, name, value)}"
                 for name, value in values.items() if value not in (None, "", False)
             )
-            label = _label_of_row(model, values).capitalize()
+            label = _label_of_row(model, values)
             rows.append((f"{label} added" if after else f"{label} removed", "" if after else summary, summary if after else ""))
         else:
             values = after if isinstance(after, dict) else None
             label = _label_of_row(model, _row_values(root, part, key) or {})
-            rows.append((f"{label.capitalize()}: {_field_label(model, field)}", _readable(model, field, before), _readable(model, field, after)))
+            rows.append((f"{label}: {_field_label(model, field)}", _readable(model, field, before), _readable(model, field, after)))
     return rows
 
 
@@ -640,3 +671,14 @@ def _row_values(root, part, key):
         return {}
     obj = queryset.model._base_manager.filter(pk=key).first()
     return _row(obj) if obj is not None else {}
+
+
+def describe_place(root, part, key, field):
+    """Where a change or conflict is, for people: "Summary", "Release “InternLM”: name"."""
+    model = type(root) if part is None else part_model(root, part)
+    if model is None:
+        return f"{part} #{key}"
+    if part is None:
+        return _field_label(model, field).capitalize()
+    label = _label_of_row(model, _row_values(root, part, key) or {})
+    return f"{label}: {_field_label(model, field)}" if field else f"{label} (deleted on one side, changed on the other)"

@@ -1522,6 +1522,11 @@ class Revision(models.Model):
     object_id = models.BigIntegerField("document id")
     root = GenericForeignKey("content_type", "object_id")
     data = models.JSONField("document", help_text="The document's fields and parts, as documents.snapshot() writes them.")
+    live_base = models.JSONField(
+        "live document it started from", null=True, blank=True,
+        help_text="The live document the draft started from: changes made to the live rows since "
+        "(an import, a fixture load) are merged in, not undone.",
+    )
     base = models.ForeignKey(
         "self", verbose_name="based on", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
         help_text="The revision the editor opened (None: the live document).",

@@ -139,7 +139,9 @@ def test_editors_cannot_delete_labs_but_publishers_can(editor, publisher):
 
 
 def test_release_people_sources_and_parts_are_writable_with_slugs(editor):
-    lab = make_lab("Maker Lab", founded=datetime.date(2015, 1, 1))
+    # A lab being written (a draft): its parts are written in place. (Parts of a published
+    # lab wait in its draft: tests/test_documents.py.)
+    lab = make_lab("Maker Lab", founded=datetime.date(2015, 1, 1), state=PublicationState.DRAFT)
     org = make_organization("Some University")
     response = editor.post("/api/releases/", {
         "name": "Big Model", "lab": "maker-lab", "released": "2024-07-01", "released_precision": "month",

@@ -396,3 +396,17 @@ def test_the_admin_change_form_of_a_draft_costs_the_same_queries_however_many_re
         make_release(lab, f"Extra {index}")
     save_draft(editor, lab, summary="Another draft.")
     assert queries_for_form() <= few + 2  # the new releases' autocomplete choices are not one query each
+
+
+def test_a_section_added_through_the_api_to_a_published_lab_waits_in_its_draft(lab, client):
+    editor = api_client("apieditor", "Editor")
+    response = editor.post("/api/sections/", {"lab": lab.slug, "kind": "mission", "body": "To study quokkas."},
+                           format="json")
+    assert response.status_code == 201, response.content
+    key = response.json()["id"]
+    assert key < 0 and response["X-Draft-Revision"]
+    assert editor.get(f"/api/sections/{key}/").json()["body"] == "To study quokkas."
+    assert client.get(f"/api/sections/{key}/").status_code == 404
+    assert "To study quokkas." not in page_text(client.get(lab.get_absolute_url()))
+    api_client("apipublisher", "Publisher").post(f"/api/labs/{lab.slug}/publish/")
+    assert "To study quokkas." in page_text(client.get(lab.get_absolute_url()))

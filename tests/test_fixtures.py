@@ -268,7 +268,9 @@ def test_everything_is_published_and_live(starting_data):
 
 
 def row_counts():
-    return {model._meta.label: model._default_manager.count() for model in apps.get_app_config("profiles").get_models()}
+    # The content generation's one row is bookkeeping the migration makes, not data.
+    return {model._meta.label: model._default_manager.count() for model in apps.get_app_config("profiles").get_models()
+            if model._meta.model_name != "contentgeneration"}
 
 
 def test_reloading_changes_nothing(starting_data):

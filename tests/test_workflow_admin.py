@@ -7,7 +7,7 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from django.utils import timezone
 
-from profiles.models import EditConflict, Lab, PreviewLink, PublicationState, Release, Section
+from profiles.models import Revision, EditConflict, Lab, PreviewLink, PublicationState, Release, Section
 from tests.factories import make_lab, make_person, make_release, make_section, make_source
 from tests.test_admin import admin_url, form_data, page_text
 
@@ -153,6 +153,7 @@ def test_editor_is_not_offered_preview_links(editor):
 
 
 def test_second_of_two_editors_is_refused_with_what_changed_and_keeps_input():
+    # A published profile: both edits are drafts, merged; the same field is a conflict.
     lab = make_lab("Shanghai AI Laboratory", summary="Original summary.", city="Shanghai")
     first, second = logged_in(member_of("Editor", "ann")), logged_in(member_of("Editor", "bob"))
     first_data = form_data(first.get(admin_url(Lab, "change", lab.pk)))
@@ -165,37 +166,35 @@ def test_second_of_two_editors_is_refused_with_what_changed_and_keeps_input():
 
     assert refused.status_code == 200
     text = page_text(refused)
-    assert "was changed by someone else" in text
-    assert "<td>Summary</td><td>Bob's summary.</td><td>Ann's summary.</td>" in text
-    assert "<td>City</td>" not in text  # only what changed is listed
+    assert "changed some of the same things" in text
+    assert "<td>Summary</td><td>Bob&#x27;s summary.</td><td>Ann&#x27;s summary.</td>" in refused.content.decode()
+    assert "<td>City</td>" not in text  # only what both changed is listed
     form = refused.context["adminform"].form
     assert form["summary"].value() == "Bob's summary."  # his input is kept to merge
+    assert Revision.objects.pending_for(lab).data["root"]["summary"] == "Ann's summary."  # the first survives
     lab.refresh_from_db()
-    assert lab.summary == "Ann's summary."  # and the first change survives
+    assert lab.summary == "Original summary."  # and readers saw neither
 
     # Having seen the table, a deliberate second save goes through.
     merged = form_data(refused)
-    assert merged["version"] == str(lab.version)
     assert second.post(admin_url(Lab, "change", lab.pk), merged).status_code == 302
-    lab.refresh_from_db()
-    assert lab.summary == "Bob's summary."
+    assert Revision.objects.pending_for(lab).data["root"]["summary"] == "Bob's summary."
 
 
-def test_saving_only_inlines_still_bumps_and_checks_the_lab_version(editor):
+def test_a_stale_save_of_an_inline_is_a_conflict_not_an_overwrite(editor):
     lab = make_lab()
     make_section(lab, body="Old.")
     stale = form_data(editor.get(admin_url(Lab, "change", lab.pk)))
     fresh = dict(stale)
     fresh["sections-0-body"] = "Changed by the first editor."
-    version = Lab.objects.get(pk=lab.pk).version
 
     assert editor.post(admin_url(Lab, "change", lab.pk), fresh).status_code == 302
-    assert Lab.objects.get(pk=lab.pk).version == version + 1
     stale["sections-0-body"] = "Changed by the second editor."
     refused = editor.post(admin_url(Lab, "change", lab.pk), stale)
 
-    assert refused.status_code == 200 and "was changed by someone else" in page_text(refused)
-    assert Section.objects.get(lab=lab).body == "Changed by the first editor."
+    assert refused.status_code == 200 and "changed some of the same things" in page_text(refused)
+    draft = Revision.objects.pending_for(lab).data["parts"]["sections"]
+    assert [row["body"] for row in draft.values()] == ["Changed by the first editor."]
 
 
 def test_release_changed_elsewhere_is_refused_in_the_lab_page_inline():
@@ -212,9 +211,8 @@ def test_release_changed_elsewhere_is_refused_in_the_lab_page_inline():
 
     assert refused.status_code == 200
     text = page_text(refused)
-    assert "<td>Name</td><td>InternLM One</td><td>InternLM 1</td>" in text
-    release.refresh_from_db()
-    assert release.name == "InternLM 1"
+    assert "<td>Release “InternLM”: name</td><td>InternLM One</td><td>InternLM 1</td>" in text
+    assert Revision.objects.pending_for(lab).data["parts"]["releases"][str(release.pk)]["name"] == "InternLM 1"
 
 
 def test_a_write_racing_in_after_the_check_is_refused_not_overwritten(editor, monkeypatch):
@@ -243,7 +241,8 @@ def test_a_write_racing_in_after_the_check_is_refused_not_overwritten(editor, mo
 
 
 def test_history_diff_and_revert_are_recorded_with_the_user(publisher):
-    lab = make_lab(summary="First summary.")
+    # A lab being written (a draft) is edited and reverted in place, in the audit log.
+    lab = make_lab(summary="First summary.", state=PublicationState.DRAFT)
     data = form_data(publisher.get(admin_url(Lab, "change", lab.pk)))
     data["summary"] = "Second summary."
     publisher.post(admin_url(Lab, "change", lab.pk), data)
@@ -255,7 +254,6 @@ def test_history_diff_and_revert_are_recorded_with_the_user(publisher):
 
     compare = publisher.get(admin_url(Lab, "compare", lab.pk), {"a": first_record.history_id, "b": "current"})
     assert compare.context["rows"] == [("summary", "First summary.", "Second summary.")]
-    assert "Changes since last published" in page_text(compare)
 
     revert_url = admin_url(Lab, "simple_history", lab.pk, first_record.history_id)
     revert = publisher.post(revert_url, form_data(publisher.get(revert_url)))
@@ -265,6 +263,20 @@ def test_history_diff_and_revert_are_recorded_with_the_user(publisher):
     latest = lab.history.latest()
     assert latest.summary == "First summary." and latest.history_user.username == "pat"
     assert lab.history.count() == 3
+
+
+def test_the_audit_log_does_not_revert_a_published_profile_behind_the_drafts(publisher, client):
+    lab = make_lab(summary="Live summary.")
+    lab.summary = "Older summary."  # an earlier live state in the audit log
+    lab.save()
+    lab.summary = "Live summary."
+    lab.save()
+    older = lab.history.filter(summary="Older summary.").get()
+    revert_url = admin_url(Lab, "simple_history", lab.pk, older.history_id)
+    response = publisher.post(revert_url, form_data(publisher.get(revert_url)))
+    assert response.status_code == 302 and "/draft/diff/" in response["Location"]
+    lab.refresh_from_db()
+    assert lab.summary == "Live summary."
 
 
 def test_changes_since_last_published(publisher):

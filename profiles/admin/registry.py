@@ -237,6 +237,10 @@ class ReleaseInline(VersionedInlineMixin, EditorInline, admin.StackedInline):
     show_change_link = True
     needs_saved_parent = True  # Release.clean() compares the date with the saved lab's founding
 
+    def get_queryset(self, request):
+        # Whether a row is on the site (its "View on site" link) asks about its lab too.
+        return super().get_queryset(request).select_related("lab")
+
 
 class BackingInline(EditorInline, admin.TabularInline):
     model = Backing

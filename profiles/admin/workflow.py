@@ -411,7 +411,10 @@ class WorkflowAdminMixin:
         def pick(key, default):
             value = request.GET.get(key, default)
             revision = by_id.get(value)
-            return (value, revision.data) if revision is not None else ("live", live)
+            if revision is None:
+                return "live", live
+            # The pending draft as publishing would write it (live changes since merged in).
+            return value, documents.effective(revision, live) if draft and revision.pk == draft.pk else revision.data
 
         a_key, a = pick("a", "live")
         b_key, b = pick("b", str(draft.pk) if draft else "live")
@@ -778,11 +781,9 @@ def _root_from_post(model, data):
     return None
 
 
-def _conflict_table(conflicts):
+def _conflict_table(root, conflicts):
     def where(part, key, field):
-        if part is None:
-            return field
-        return f"{part} #{key}" + (f": {field}" if field else " (deleted on one side, changed on the other)")
+        return documents.describe_place(root, part, key, field)
 
     return format_html(
         '<table class="edit-conflict"><thead><tr><th>What</th><th>Your value</th>'
@@ -881,7 +882,7 @@ class DocumentAdminMixin:
             )
             return self._render_on_draft(
                 request, root, run, {**(extra_context or {}), "document_conflicts": conflict.conflicts,
-                                     "document_conflict_table": _conflict_table(conflict.conflicts)},
+                                     "document_conflict_table": _conflict_table(root, conflict.conflicts)},
                 document=conflict.merged, as_get=True,
             )
         finally:
@@ -941,6 +942,26 @@ class DocumentAdminMixin:
             "document_presence_url": reverse("admin:profiles_presence", args=[opts.model_name, root.pk]),
             "may_publish": may_publish(request.user, type(root)),
         }
+
+    def revert_disabled(self, request, obj=None):
+        # The audit log's "Revert" would write the live rows: a published document is
+        # reverted from its Versions page instead, as a new draft.
+        if obj is not None and documents.touches_published(documents.document_root(obj)):
+            return True
+        return super().revert_disabled(request, obj)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method == "POST":
+            obj = self.get_object(request, unquote(object_id))
+            root = documents.document_root(obj) if obj is not None else None
+            if documents.touches_published(root):
+                self.message_user(
+                    request, "A published profile is reverted on its Versions page, as a draft a publisher then publishes.",
+                    messages.ERROR,
+                )
+                opts = root._meta
+                return HttpResponseRedirect(reverse(f"admin:{opts.app_label}_{opts.model_name}_draft_diff", args=[root.pk]))
+        return super().history_form_view(request, object_id, version_id, extra_context)
 
     def delete_view(self, request, object_id, extra_context=None):
         # Deleting a part of a published document (a section, a role) is a change of its draft too.

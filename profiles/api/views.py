@@ -216,6 +216,14 @@ class WritableMixin:
         response, result = documents.edit(root, run, request.user)
         if result.revision is not None:
             response["X-Draft-Revision"] = str(result.revision.pk)
+        data = getattr(response, "data", None)
+        if isinstance(data, dict) and "id" in data:
+            # A row the draft adds is known by its draft key until it is published.
+            for (part, key), new_key in result.renamed.items():
+                if key == str(data["id"]) and documents.part_model(root, part) is self.get_queryset().model:
+                    data["id"] = int(new_key)
+                    if "url" in data:
+                        data["url"] = data["url"].replace(f"/{key}/", f"/{new_key}/")
         return response
 
 
@@ -437,9 +445,20 @@ def visible_labs(user):
 
 
 class PartViewSet(WritableMixin, APIViewSetMixin, viewsets.ModelViewSet):
-    """A part of a profile: readers see those of published rows; staff see all."""
+    """A part of a profile: readers see those of published rows; staff see all, as the pending draft has them."""
 
-    lookup_value_regex = "[0-9]+"
+    # Negative: a row a draft adds, until it is published (staff only: readers never see one).
+    lookup_value_regex = "-?[0-9]+"
+
+    def retrieve(self, request, *args, **kwargs):
+        if not Lab.objects.all().previewable_by(request.user):
+            return super().retrieve(request, *args, **kwargs)
+        key = str(self.kwargs[self.lookup_url_kwarg or self.lookup_field])
+        model = self.get_queryset().model
+        root = (documents.root_of_new_row(model, key) if key.startswith("-")
+                else documents.document_root(GenericAPIView.get_object(self)))
+        with documents.draft_applied(root):
+            return super().retrieve(request, *args, **kwargs)
     ordering_fields = ["id", "order"]
     ordering = ["id"]
 

@@ -19,6 +19,7 @@ class Migration(migrations.Migration):
                 ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
                 ("object_id", models.BigIntegerField(verbose_name="document id")),
                 ("data", models.JSONField(help_text="The document's fields and parts, as documents.snapshot() writes them.", verbose_name="document")),
+                ("live_base", models.JSONField(blank=True, help_text="The live document the draft started from: changes made to the live rows since (an import, a fixture load) are merged in, not undone.", null=True, verbose_name="live document it started from")),
                 ("status", models.CharField(choices=[("draft", "Draft"), ("submitted", "Submitted for review"), ("changes_requested", "Changes requested"), ("approved", "Approved"), ("scheduled", "Scheduled"), ("published", "Published"), ("superseded", "Superseded"), ("discarded", "Discarded")], db_index=True, default="draft", max_length=20, verbose_name="status")),
                 ("created", models.DateTimeField(default=django.utils.timezone.now, verbose_name="saved at")),
                 ("go_live_at", models.DateTimeField(blank=True, help_text="When a scheduled draft is published.", null=True, verbose_name="goes live at")),
