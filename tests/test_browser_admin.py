@@ -25,7 +25,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def page(monkeypatch):
+def browser(monkeypatch):
     # Playwright's sync API runs an event loop in this thread; Django would otherwise refuse the
     # ORM calls the test makes around it. Set for this test only: left in os.environ at import
     # time, it would leak into every later subprocess (`check --deploy` flags it as async.E001).
@@ -33,9 +33,14 @@ def page(monkeypatch):
     with playwright_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield browser.new_page()
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    return browser.new_page()
 
 
 def test_section_body_preview_renders_as_the_editor_types(live_server, page):

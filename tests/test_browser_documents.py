@@ -1,24 +1,12 @@
 """Two editors on one profile in real browsers: who else is editing, merged saves, conflicts, unsaved changes."""
 
-import pytest
 from django.contrib.auth.models import Group, User
 
 from profiles.models import Revision
 from tests.factories import make_lab, make_section
-from tests.test_browser_admin import CHROMIUM, CHROMIUM_ARGS, pytestmark, playwright_api  # noqa: F401
+from tests.test_browser_admin import browser, playwright_api, pytestmark  # noqa: F401 (the fixture, the marks)
 
 PASSWORD = "a long editor password"
-
-
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def editor_page(browser, live_server, name, lab):
@@ -61,6 +49,8 @@ def test_two_editors_see_each_other_and_their_saves_merge_or_conflict(live_serve
     assert bob.locator("#id_funding_text").input_value() == "Alice's funding."  # his form shows hers
 
     # The same field: the later save is refused with both values, and keeps its input.
+    alice.reload()  # she opens the draft as it is now, Bob's summary in it
+    assert alice.locator("#id_summary").input_value() == "Bob's summary."
     alice.fill("#id_summary", "Alice's summary.")
     save(alice)
     bob.fill("#id_summary", "Bob's second summary.")
