@@ -420,10 +420,13 @@ def capture(root, run, base_document):
     """
     result = captured = None
     token = CAPTURING.set(True)
+    written = []
     try:
         with rolled_back():
             apply(type(root)._base_manager.get(pk=root.pk), base_document)
-            result = run()
+            with _recording_writes(written):
+                result = run()
+            _check_same_document(root, written)
             # A page is rendered while the rows show the draft (an API response's data is
             # already serialised; DRF renders it later, and must).
             if hasattr(result, "render") and not hasattr(result, "data") and not getattr(result, "is_rendered", True):
@@ -433,6 +436,46 @@ def capture(root, run, base_document):
     finally:
         CAPTURING.reset(token)
     return result, captured
+
+
+class OtherDocumentWrite(Exception):
+    """An edit of one document wrote a row of another: it would be undone without a trace."""
+
+
+@contextlib.contextmanager
+def _recording_writes(written):
+    from django.db.models.signals import post_delete, post_save
+
+    def record(sender, instance, **kwargs):
+        if sender in _content_models():
+            written.append(instance)
+
+    post_save.connect(record, weak=False, dispatch_uid="documents-capture-save")
+    post_delete.connect(record, weak=False, dispatch_uid="documents-capture-delete")
+    try:
+        yield
+    finally:
+        post_save.disconnect(dispatch_uid="documents-capture-save")
+        post_delete.disconnect(dispatch_uid="documents-capture-delete")
+
+
+def _content_models():
+    m = _models()
+    return (m.Lab, m.Person, m.Source, m.Section, m.Release, m.Role, m.Backing, m.LabRelation, m.Citation)
+
+
+def _check_same_document(root, written):
+    """Every row an edit wrote is of ``root``'s document (a draft holds one document)."""
+    for instance in written:
+        try:
+            other = document_root(instance)
+        except Exception:  # a row deleted with its parent: it went with the document
+            continue
+        if other is not None and (type(other), other.pk) != (type(root), root.pk):
+            raise OtherDocumentWrite(
+                f"This change also touches {instance._meta.verbose_name} “{instance}”, which belongs to "
+                f"the profile of {other}: change it there."
+            )
 
 
 def store_draft(root, document, user, base=None):

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.models import Group, User
 
+from profiles import documents
 from profiles.models import Revision
 from tests.factories import make_lab, make_section
 from tests.test_browser_admin import browser, playwright_api, pytestmark  # noqa: F401 (the fixture, the marks)
@@ -29,8 +30,8 @@ def save(page):
 
 
 def test_two_editors_see_each_other_and_their_saves_merge_or_conflict(live_server, browser):
-    lab = make_lab("Browser Lab", summary="Old summary.", funding_text="Old funding.")
-    make_section(lab, body="Old text.")
+    lab = make_lab("Browser Lab", summary="Old summary.", funding_text="Old funding.", status_text="Line one.\nLine two.")
+    make_section(lab, body="Old text.\n\nA second paragraph.")
     alice = editor_page(browser, live_server, "alice", lab)
     bob = editor_page(browser, live_server, "bob", lab)
 
@@ -42,6 +43,9 @@ def test_two_editors_see_each_other_and_their_saves_merge_or_conflict(live_serve
     # Different fields: both survive.
     alice.fill("#id_funding_text", "Alice's funding.")
     save(alice)
+    # Only what she changed is in the draft (a textarea's CRLF line ends are no change).
+    changes = documents.diff(documents.snapshot(lab), Revision.objects.pending_for(lab).data)
+    assert [(part, field) for part, _key, field, _before, _after in changes] == [(None, "funding_text")]
     bob.fill("#id_summary", "Bob's summary.")
     save(bob)
     draft = Revision.objects.pending_for(lab).data["root"]

@@ -16,6 +16,7 @@ from profiles import documents
 from profiles.models import Citation, Lab, PublicationState, Release, Revision, Role
 from tests.factories import cite, make_lab, make_person, make_release, make_role, make_section, make_source
 from tests.test_admin import add_inline_row, admin_url, form_data, inline_formset, page_text
+from tests.test_leaks import no_throttle, world  # noqa: F401 (fixtures: the crawl's published and hidden rows)
 
 pytestmark = pytest.mark.django_db
 
@@ -410,3 +411,132 @@ def test_a_section_added_through_the_api_to_a_published_lab_waits_in_its_draft(l
     assert "To study quokkas." not in page_text(client.get(lab.get_absolute_url()))
     api_client("apipublisher", "Publisher").post(f"/api/labs/{lab.slug}/publish/")
     assert "To study quokkas." in page_text(client.get(lab.get_absolute_url()))
+
+
+# --- readers see nothing of a draft, anywhere --------------------------------------------------------
+
+
+def crawl(client, world):
+    """Every page route and every GET of the schema (tests/test_leaks.py), with searches: {url: (status, body, ETag)}."""
+    from tests.test_leaks import api_urls, page_urls, search_urls
+
+    urls = [url for urls in page_urls(world).values() for url in urls]
+    urls += [url for urls in api_urls(client, world).values() for url in urls]
+    urls += search_urls("Open") + search_urls("Redrafted")
+    answers = {}
+    for url in urls:
+        response = client.get(url)
+        body = b"".join(response.streaming_content) if response.streaming else response.content
+        answers[url] = (response.status_code, body, response.get("ETag"))
+    return answers
+
+
+def test_a_draft_changes_no_byte_and_no_etag_readers_receive_until_it_is_published(world, client):
+    lab = Lab.objects.get(slug="open-lab")
+    before = crawl(client, world)
+    editor = signed_in("editor", "Editor")
+    data = form_data(editor.get(admin_url(Lab, "change", lab.pk)))
+    data["summary"] = "Redrafted summary."
+    data["sections-0-body"] = "Redrafted history."
+    index = next(i for i in range(int(data["releases-TOTAL_FORMS"])) if data[f"releases-{i}-name"] == "Open Model")
+    data[f"releases-{index}-name"] = "Redrafted Model"
+    assert editor.post(admin_url(Lab, "change", lab.pk), data).status_code == 302
+    person = api_client("apieditor", "Editor").patch("/api/people/open-person/", {"bio": "Redrafted bio."}, format="json")
+    assert person.status_code == 200
+
+    after = crawl(client, world)
+    changed = [url for url in before if before[url] != after[url]]
+    assert changed == []
+
+    publisher = api_client("apipublisher", "Publisher")
+    assert publisher.post("/api/labs/open-lab/publish/").status_code == 200
+    assert publisher.post("/api/people/open-person/publish/").status_code == 200
+    published = crawl(client, world)
+    assert b"Redrafted summary." in published["/labs/open-lab/"][1]
+    assert b"Redrafted Model" in published["/api/releases/?format=csv"][1]
+    assert b"Redrafted bio." in published["/people/open-person/"][1]
+
+
+# --- two editors' saves in any order -----------------------------------------------------------------
+
+FIELDS = {"summary": "summary", "funding_text": "funding_text", "release": "releases-0-name"}
+steps = st.lists(
+    st.one_of(
+        st.tuples(st.just("open"), st.sampled_from(["ann", "bob"])),
+        st.tuples(st.just("save"), st.sampled_from(["ann", "bob"]), st.sampled_from(sorted(FIELDS)), st.sampled_from("xyz")),
+        st.tuples(st.just("api"), st.sampled_from(["summary", "funding_text"]), st.sampled_from("xyz")),
+    ),
+    min_size=2, max_size=7,
+)
+
+
+def draft_value(lab, field):
+    """The value the pending draft (or the live document) has for one of FIELDS."""
+    pending = Revision.objects.pending_for(lab)
+    live = documents.snapshot(lab)
+    document = documents.effective(pending, live) if pending else live
+    if field == "release":
+        return next(iter(document["parts"]["releases"].values()))["name"]
+    return document["root"][field]
+
+
+@hypothesis_settings(max_examples=15, deadline=None)
+@given(steps=steps)
+def test_interleaved_saves_of_two_editors_never_lose_a_change_without_a_conflict(steps):
+    lab = make_lab(summary="s0", funding_text="f0")
+    make_release(lab, f"r0-{lab.pk}")
+    clients = {name: signed_in(f"{name}{lab.pk}", "Editor") for name in ("ann", "bob")}
+    api = api_client(f"api{lab.pk}", "Editor")
+    forms = {}  # editor -> the form data as opened (the values they saw)
+    for step in steps:
+        if step[0] == "open":
+            forms[step[1]] = form_data(clients[step[1]].get(admin_url(Lab, "change", lab.pk)))
+            continue
+        before = {field: draft_value(lab, field) for field in FIELDS}
+        if step[0] == "api":
+            _kind, field, letter = step
+            value = f"{field}-{letter}-api"
+            api_field = {"summary": "summary", "funding_text": "funding"}[field]  # the API's names
+            assert api.patch(f"/api/labs/{lab.slug}/", {api_field: value}, format="json").status_code == 200
+            assert draft_value(lab, field) == value
+            assert all(draft_value(lab, other) == before[other] for other in FIELDS if other != field)
+            continue
+        _kind, editor, field, letter = step
+        if editor not in forms:
+            continue  # nothing open to save
+        seen = forms[editor]
+        data = dict(seen)
+        data[FIELDS[field]] = f"{field}-{letter}-{editor}"
+        mine = {name: data[key] for name, key in FIELDS.items() if data[key] != seen[key]}
+        response = clients[editor].post(admin_url(Lab, "change", lab.pk), data)
+        if response.status_code == 200:
+            # Refused: a conflict is shown, and nothing of this save is stored.
+            assert "changed some of the same things" in page_text(response)
+            assert {name: draft_value(lab, name) for name in FIELDS} == before
+            forms[editor] = form_data(response)  # the merged form, based on the draft as it is now
+            continue
+        assert response.status_code == 302
+        after = {name: draft_value(lab, name) for name in FIELDS}
+        for name in FIELDS:
+            if name in mine:
+                assert after[name] == mine[name]  # what this editor changed is in
+            else:
+                assert after[name] == before[name]  # what they did not change: as it was (another's change kept)
+        forms[editor] = form_data(clients[editor].get(admin_url(Lab, "change", lab.pk)))
+
+
+def test_a_role_moved_to_another_lab_through_the_api_is_refused_not_lost(lab):
+    other = make_lab("Wombat Institute")
+    role = Role.objects.get(lab=lab)
+    response = api_client("apieditor", "Editor").patch(f"/api/roles/{role.pk}/", {"lab": other.slug}, format="json")
+    assert response.status_code == 400 and "Wombat Institute" in response.json()["error"]["message"]
+    assert Revision.objects.count() == 0
+
+
+def test_the_person_page_edits_their_roles_at_organizations_and_lists_those_at_labs(lab, editor):
+    from profiles.models import Person
+
+    person = Person.objects.get(slug="ada-quokka")
+    page = editor.get(admin_url(Person, "change", person.pk))
+    assert inline_formset(page, "roles").total_form_count() == 0  # her lab role is the lab's
+    assert "Director, " in page_text(page) and "Quokka Institute" in page_text(page)

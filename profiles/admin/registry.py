@@ -15,9 +15,9 @@ from django import forms
 from django.contrib import admin
 from django.db import models
 from django.db.models import Count, Prefetch
-from django.urls import path, reverse_lazy
+from django.urls import path, reverse, reverse_lazy
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import capfirst, slugify
 from django_countries.filters import CountryFilter
@@ -59,6 +59,18 @@ TIMESTAMPS = ("created", "updated")
 # --------------------------------------------------------------------------
 
 
+class PlainLineEndsField(forms.CharField):
+    """
+    Text as typed in a browser, with its line ends as stored: a textarea sends CRLF, and
+    without this every multi-line field of a form saved unchanged would differ from the
+    stored text (a release re-saved, a draft full of changes nobody made).
+    """
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
 class EditorMixin:
     """
     Shared by every admin and inline: Markdown boxes look like code, plain text stays short, and
@@ -68,6 +80,8 @@ class EditorMixin:
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         # The model marks its Markdown fields by their help text, so a new Markdown field gets the
         # monospace box (which shows the asterisks and hashes that decide the rendering) for free.
+        if isinstance(db_field, models.TextField):
+            kwargs.setdefault("form_class", PlainLineEndsField)
         if MARKDOWN_HELP in str(db_field.help_text or ""):
             # data-preview-url: markdown-preview.js renders the text there as the editor types.
             kwargs["widget"] = admin.widgets.AdminTextareaWidget(
@@ -208,11 +222,22 @@ class LabRoleInline(EditorInline, admin.TabularInline):
 
 
 class PersonRoleInline(EditorInline, admin.TabularInline):
+    """
+    Roles at organizations, which are part of the person's own document. A role at a
+    profiled lab is part of that lab's document and is edited on the lab's page (its
+    draft is reviewed and published with the lab); the person's page lists them.
+    """
+
     model = Role
     fk_name = "person"
+    verbose_name = "role at an organization"
+    verbose_name_plural = "roles at organizations (roles at labs are edited on the lab's page)"
     ordering = ["order", "id"]
-    fields = ["lab", "organization", "title", "focus", "start", "start_precision", "end", "end_precision", "order"]
-    autocomplete_fields = ["lab", "organization"]
+    fields = ["organization", "title", "focus", "start", "start_precision", "end", "end_precision", "order"]
+    autocomplete_fields = ["organization"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(lab__isnull=True)
 
 
 class ReleaseInline(VersionedInlineMixin, EditorInline, admin.StackedInline):
@@ -452,13 +477,24 @@ class PersonAdmin(WorkflowAdminMixin, EditorAdmin):
     search_fields = ["name", "native_name", "slug", "bio"]
     date_hierarchy = "updated"
     prepopulated_fields = {"slug": ("name",)}
-    readonly_fields = TIMESTAMPS
+    readonly_fields = ["roles_at_labs", *TIMESTAMPS]
     actions = WORKFLOW_ACTIONS
     fieldsets = [
-        (None, {"fields": ["name", "slug", "native_name", "bio", "earlier_positions"]}),
+        (None, {"fields": ["name", "slug", "native_name", "bio", "earlier_positions", "roles_at_labs"]}),
         PUBLICATION_FIELDSET,
     ]
     inlines = [PersonRoleInline, PersonCitationInline]
+
+    @admin.display(description="roles at labs")
+    def roles_at_labs(self, obj):
+        roles = Role.objects.filter(person=obj, lab__isnull=False).select_related("lab") if obj and obj.pk else []
+        if not roles:
+            return "None yet: add a role on the lab's page, with this person in it."
+        return format_html_join(
+            mark_safe("<br>"), '{}, <a href="{}">{}</a>{}',
+            ((role.title, reverse("admin:profiles_lab_change", args=[role.lab_id]), role.lab.name,
+              "" if role.is_current else f" (until {role.end_display})") for role in roles),
+        )
 
     def get_queryset(self, request):
         current = Role.objects.current().select_related("lab", "organization")

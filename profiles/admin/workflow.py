@@ -868,6 +868,10 @@ class DocumentAdminMixin:
                 root, lambda: run(extra_context), request.user, base,
                 opened_live="_base_revision" in request.POST and base is None,
             )
+        except documents.OtherDocumentWrite as refusal:
+            request._document_capture = False
+            self.message_user(request, f"Nothing was saved. {refusal}", messages.ERROR)
+            return self._render_on_draft(request, root, run, extra_context, as_get=True)
         except documents.DraftConflict as conflict:
             # The form again, unbound, on the merge: their values where only they changed,
             # yours where you changed (conflicts included, with both values in a table).

@@ -213,7 +213,10 @@ class WritableMixin:
         """``run()`` in place, or as a draft of ``root``'s document when that is published."""
         if not documents.touches_published(root):
             return run()
-        response, result = documents.edit(root, run, request.user)
+        try:
+            response, result = documents.edit(root, run, request.user)
+        except documents.OtherDocumentWrite as refusal:
+            raise ValidationError({"non_field_errors": [str(refusal)]}) from None
         if result.revision is not None:
             response["X-Draft-Revision"] = str(result.revision.pk)
         data = getattr(response, "data", None)
