@@ -30,7 +30,7 @@ import contextvars
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -162,6 +162,7 @@ def apply(root, document, user=None, keep_new_keys=True):
     real keys and the document's references to them follow.
     """
     model = type(root)
+    document = _without_dangling_rows(root, document)
     if _set_fields(root, document["root"], model):
         root._history_user = user
         root.save()
@@ -178,7 +179,9 @@ def apply(root, document, user=None, keep_new_keys=True):
     for name, queryset in parts.items():
         rows = document["parts"].get(name, {})
         existing = {str(obj.pk): obj for obj in queryset.model._base_manager.filter(pk__in=[int(key) for key in rows])}
-        for key, values in sorted(rows.items(), key=lambda item: int(item[0])):
+        # Rows that exist first, then new ones: a row renamed in the draft frees its slug for a
+        # new row before that row goes in.
+        for key, values in sorted(rows.items(), key=lambda item: (item[0] not in existing, int(item[0]))):
             obj = existing.get(key)
             new = obj is None
             if new:
@@ -207,15 +210,50 @@ def apply(root, document, user=None, keep_new_keys=True):
     return keys
 
 
-def renumber_new_rows(document, live, previous=None):
+def _without_dangling_rows(root, document):
     """
-    Give rows that neither the live document nor the previous draft has a negative key
-    (a capture inserted them with real keys, which the rollback hands out again), and
-    point the document's references at the new keys.
+    The document without the part rows that point at something outside it that is gone
+    (a role of a person deleted since the draft was saved, a citation of a deleted
+    source): they cannot be written, and the deletion was a decision made meanwhile.
+    """
+    parts = document_parts(root)
+    kept = {}
+    for name, rows in document["parts"].items():
+        queryset = parts.get(name)
+        if queryset is None or not rows:
+            kept[name] = rows
+            continue
+        internal = INTERNAL_REFERENCES.get(name, {})
+        missing = {}  # attname -> keys of the rows it points at that are gone
+        for field in queryset.model._meta.concrete_fields:
+            if not field.is_relation or field.attname in internal:
+                continue
+            wanted = {int(values[field.attname]) for values in rows.values() if values.get(field.attname) is not None}
+            if wanted:
+                found = set(field.related_model._base_manager.filter(pk__in=wanted).values_list("pk", flat=True))
+                if wanted - found:
+                    missing[field.attname] = wanted - found
+        kept[name] = {
+            key: values for key, values in rows.items()
+            if not any(values.get(attname) is not None and int(values[attname]) in gone for attname, gone in missing.items())
+        }
+    return {"root": document["root"], "parts": kept}
+
+
+class PublishFailed(Exception):
+    """A draft that can no longer be written to the rows (a slug taken meanwhile): nothing was published."""
+
+
+def renumber_new_rows(document, live, *previous):
+    """
+    Give rows that neither the live document nor a previous draft has a negative key
+    (a capture inserted them with real keys, which the rollback hands out again), below
+    every key in use, and point the document's references at the new keys.
     """
     known = {name: set(rows) for name, rows in live["parts"].items()}
-    for name, rows in ((previous or {}).get("parts") or {}).items():
-        known.setdefault(name, set()).update(rows)
+    for earlier in previous:
+        for name, rows in ((earlier or {}).get("parts") or {}).items():
+            known.setdefault(name, set()).update(rows)
     lowest = min([0, *(int(key) for rows in known.values() for key in rows)])
     renamed = {}
     parts = {}
@@ -366,7 +404,14 @@ def draft_applied(root, document=None):
         yield None
         return
     with rolled_back():
-        apply(type(root)._base_manager.get(pk=root.pk), document)
+        try:
+            with transaction.atomic():
+                apply(type(root)._base_manager.get(pk=root.pk), document)
+        except IntegrityError as error:
+            raise PublishFailed(
+                f"The draft of {root} cannot be shown as it stands ({error}): something in it was taken since "
+                "it was saved, such as a slug. Discard it, or ask for it to be corrected."
+            ) from None
         yield draft
 
 
@@ -423,7 +468,14 @@ def capture(root, run, base_document):
     written = []
     try:
         with rolled_back():
-            apply(type(root)._base_manager.get(pk=root.pk), base_document)
+            try:
+                with transaction.atomic():
+                    apply(type(root)._base_manager.get(pk=root.pk), base_document)
+            except IntegrityError as error:
+                raise PublishFailed(
+                    f"The draft of {root} cannot be edited as it stands ({error}): something in it was taken "
+                    "since it was saved, such as a slug. Discard it to edit the live version."
+                ) from None
             with _recording_writes(written):
                 result = run()
             _check_same_document(root, written)
@@ -490,8 +542,9 @@ def store_draft(root, document, user, base=None):
         m.Revision.objects.for_root(root).pending().update(status=m.RevisionStatus.SUPERSEDED)
         return m.Revision.objects.create(
             content_type=_content_type(root), object_id=root.pk, data=document, base=base or pending,
-            # A chain of drafts starts from the live document of its first draft.
-            live_base=pending.live_base if pending is not None and pending.live_base is not None else live,
+            # The live document this revision was made against (edit() merged it in already):
+            # what changes in the live rows after it is merged in when it is shown or published.
+            live_base=live,
             created_by=user if getattr(user, "pk", None) else None,
         )
 
@@ -522,7 +575,8 @@ def edit(root, run, user, base_revision=None, opened_live=False):
     result, captured = capture(root, run, base)
     if captured is None:
         return result, EditResult()
-    before = renumber_new_rows(captured, live, base)
+    # Below the keys of the draft saved meanwhile too: two editors' new rows are two rows.
+    before = renumber_new_rows(captured, live, base, current)
     renamed = _renamed_keys(captured, before)
     if base is current or base == current:
         document = before
@@ -576,18 +630,38 @@ def publish(root, user, revision=None, go_live=None):
 
             bump_content_generation()
         return revision
-    with transaction.atomic():
-        root = type(root)._base_manager.select_for_update().get(pk=root.pk)
-        revision = revision or m.Revision.objects.pending_for(root)
-        if revision is None:
-            return None
-        apply(root, effective(revision, snapshot(root)), user=user, keep_new_keys=False)
-        m.Revision.objects.for_root(root).pending().exclude(pk=revision.pk).update(status=m.RevisionStatus.SUPERSEDED)
-        revision.status = m.RevisionStatus.PUBLISHED
-        revision.decided_by = user if getattr(user, "pk", None) else None
-        revision.decided_at = timezone.now()
-        revision.save(update_fields=["status", "decided_by", "decided_at"])
+    try:
+        with transaction.atomic():
+            root = type(root)._base_manager.select_for_update().get(pk=root.pk)
+            revision = revision or m.Revision.objects.pending_for(root)
+            if revision is None:
+                return None
+            apply(root, effective(revision, snapshot(root)), user=user, keep_new_keys=False)
+            m.Revision.objects.for_root(root).pending().exclude(pk=revision.pk).update(status=m.RevisionStatus.SUPERSEDED)
+            revision.status = m.RevisionStatus.PUBLISHED
+            revision.decided_by = user if getattr(user, "pk", None) else None
+            revision.decided_at = timezone.now()
+            revision.save(update_fields=["status", "decided_by", "decided_at"])
+    except IntegrityError as error:
+        # Something the draft holds was taken or removed since it was saved (a slug, a row
+        # it points at): nothing is written; the editor fixes the draft and tries again.
+        raise PublishFailed(
+            f"The draft of {root} cannot be published as it stands ({error}): something in it was taken "
+            "or removed since it was saved, such as a slug another row now has. Correct it in the form, or discard it."
+        ) from None
     return revision
+
+
+def fold_into_rows(root, user):
+    """Write the pending draft of a document nobody reads any more to its rows, and close it."""
+    m = _models()
+    pending = m.Revision.objects.pending_for(root)
+    if pending is None:
+        return None
+    with transaction.atomic():
+        apply(type(root)._base_manager.get(pk=root.pk), effective(pending, snapshot(root)), user=user, keep_new_keys=False)
+        m.Revision.objects.for_root(root).pending().update(status=m.RevisionStatus.SUPERSEDED)
+    return pending
 
 
 def discard(root, user):
@@ -637,7 +711,13 @@ def publish_due(now=None):
         root = revision.content_type.model_class()._base_manager.filter(pk=revision.object_id).first()
         if root is not None:
             revision.refresh_from_db()
-            publish(root, revision.decided_by, revision)
+            try:
+                publish(root, revision.decided_by, revision)
+            except PublishFailed as failure:
+                # Readers keep the live version; the dashboard shows the draft sent back, and why.
+                revision.status, revision.comment = m.RevisionStatus.CHANGES_REQUESTED, f"Could not go live as scheduled. {failure}"
+                revision.save(update_fields=["status", "comment"])
+                continue
             published += 1
     return published
 

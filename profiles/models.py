@@ -337,12 +337,17 @@ class PublishableModel(TimestampedModel):
                 return documents.publish(self, user, go_live=go_live)
             if new_state == PublicationState.REVIEW:
                 return documents.submit(self, user)
+        leaving_published = self.stored_state == PublicationState.PUBLISHED and new_state != PublicationState.PUBLISHED
         self.state = new_state
         if new_state == PublicationState.PUBLISHED:
             self.published_at = go_live or self.published_at or timezone.now()
         elif new_state == PublicationState.DRAFT:
             self.published_at = None
         self.save()
+        if leaving_published and documents.is_document_model(type(self)) and not documents.capturing():
+            # Nobody reads it now, so it is edited in place: a pending draft is written to the
+            # rows (not left to come back later over what is edited meanwhile).
+            documents.fold_into_rows(self, user)
 
     @property
     def is_public(self):

@@ -216,8 +216,8 @@ def _transition_action(new_state, verb, description):
                 obj.transition(request.user, new_state)
             except PermissionDenied as refusal:
                 modeladmin.message_user(request, str(refusal), messages.ERROR)
-            except EditConflict as conflict:
-                modeladmin.message_user(request, str(conflict), messages.ERROR)
+            except (EditConflict, documents.PublishFailed) as failure:
+                modeladmin.message_user(request, str(failure), messages.ERROR)
             else:
                 done += 1
         if done:
@@ -443,6 +443,7 @@ class WorkflowAdminMixin:
         pending = Revision.objects.pending_for(obj)
         # Rows of the old revision that are gone from the live document come back as new rows.
         data = documents.renumber_new_rows(revision.data, live, pending.data if pending else None)
+        # The old revision's values all count as the draft's own (reverting is choosing them).
         if documents.store_draft(obj, data, request.user) is None:
             self.message_user(request, "That revision is what the form shows already: nothing to revert.", messages.INFO)
         else:
@@ -462,7 +463,12 @@ class WorkflowAdminMixin:
         obj = self._document(request, object_id)
         if not may_publish(request.user, self.model):
             raise PermissionDenied
-        if documents.publish(obj, request.user) is None:
+        try:
+            published = documents.publish(obj, request.user)
+        except documents.PublishFailed as failure:
+            self.message_user(request, str(failure), messages.ERROR)
+            return HttpResponseRedirect(self._change_url(obj))
+        if published is None:
             self.message_user(request, "There are no unpublished changes to publish.", messages.INFO)
         else:
             self.message_user(request, format_html("Published the draft of “{}”: readers see it now.", obj), messages.SUCCESS)
@@ -481,6 +487,8 @@ class WorkflowAdminMixin:
         if decision == "submit":
             if not self.has_change_permission(request, obj):
                 raise PermissionDenied
+            if draft.status in (RevisionStatus.SCHEDULED, RevisionStatus.APPROVED) and not may_publish(request.user, self.model):
+                raise PermissionDenied("A publisher has approved or scheduled this draft already.")
             documents.submit(obj, request.user)
             self.message_user(request, format_html("Submitted the draft of “{}” for review.", obj), messages.SUCCESS)
         else:
@@ -505,6 +513,9 @@ class WorkflowAdminMixin:
         obj = self._document(request, object_id)
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
+        draft = Revision.objects.pending_for(obj)
+        if draft and draft.status in (RevisionStatus.SCHEDULED, RevisionStatus.APPROVED) and not may_publish(request.user, self.model):
+            raise PermissionDenied("A publisher has approved or scheduled this draft: only a publisher may discard it.")
         if documents.discard(obj, request.user):
             self.message_user(request, format_html("Discarded the draft of “{}”: the form shows the published version.", obj),
                               messages.SUCCESS)
@@ -855,6 +866,12 @@ class DocumentAdminMixin:
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         root = self._document_root(request, object_id)
+        if request.method == "POST" and object_id is not None and not documents.touches_published(root):
+            # A row moved from an unpublished document into a published one (a section given
+            # another lab) is an edit of the published one: it waits in its draft.
+            target = _root_from_post(self.model, request.POST)
+            if documents.touches_published(target):
+                root = target
         if not documents.touches_published(root):
             return super().changeform_view(request, object_id, form_url, extra_context)
         request._document_published = True
@@ -863,11 +880,16 @@ class DocumentAdminMixin:
             return self._render_on_draft(request, root, run, extra_context)
         base = Revision.objects.filter(pk=request.POST.get("_base_revision") or None).first()
         request._document_capture = True
+        scheduled = Revision.objects.pending_for(root)
         try:
             response, result = documents.edit(
                 root, lambda: run(extra_context), request.user, base,
                 opened_live="_base_revision" in request.POST and base is None,
             )
+        except documents.PublishFailed as failure:
+            request._document_capture = False
+            self.message_user(request, f"Nothing was saved. {failure}", messages.ERROR)
+            return HttpResponseRedirect(request.path)
         except documents.OtherDocumentWrite as refusal:
             request._document_capture = False
             self.message_user(request, f"Nothing was saved. {refusal}", messages.ERROR)
@@ -892,6 +914,13 @@ class DocumentAdminMixin:
         finally:
             request._document_capture = False
         if response.status_code in (301, 302):
+            if result.revision is not None and scheduled is not None and scheduled.status == RevisionStatus.SCHEDULED:
+                self.message_user(
+                    request,
+                    format_html("This draft was scheduled to go live {}; your change takes it off the schedule: "
+                                "a publisher schedules it again.", _display(scheduled.go_live_at)),
+                    messages.WARNING,
+                )
             if result.revision is not None:
                 self.message_user(
                     request,
@@ -917,6 +946,16 @@ class DocumentAdminMixin:
         return response
 
     def _render_on_draft(self, request, root, run, extra_context, document=None, as_get=False):
+        try:
+            return self._render_on_draft_unchecked(request, root, run, extra_context, document, as_get)
+        except documents.PublishFailed as failure:
+            # The draft cannot be applied any more: the live version, and what to do about it.
+            self.message_user(request, str(failure), messages.ERROR)
+            return self._render_on_draft_unchecked(
+                request, root, run, extra_context, documents.snapshot(root), as_get,
+            )
+
+    def _render_on_draft_unchecked(self, request, root, run, extra_context, document, as_get):
         method = request.method
         with documents.draft_applied(root, document) as draft:
             request._document_draft = draft
@@ -946,6 +985,28 @@ class DocumentAdminMixin:
             "document_presence_url": reverse("admin:profiles_presence", args=[opts.model_name, root.pk]),
             "may_publish": may_publish(request.user, type(root)),
         }
+
+    def delete_queryset(self, request, queryset):
+        # "Delete selected" on parts of published documents (roles, sections...): a draft of
+        # each document, as the delete view makes it; the rest are deleted as before.
+        if documents.is_document_model(self.model):
+            return super().delete_queryset(request, queryset)
+        by_root, in_place = {}, []
+        for obj in queryset:
+            root = documents.document_root(obj)
+            if documents.touches_published(root):
+                by_root.setdefault((type(root), root.pk), (root, []))[1].append(obj.pk)
+            else:
+                in_place.append(obj.pk)
+        if in_place:
+            super().delete_queryset(request, queryset.filter(pk__in=in_place))
+        for root, pks in by_root.values():
+            documents.edit(root, lambda pks=pks: super(DocumentAdminMixin, self).delete_queryset(
+                request, self.model._base_manager.filter(pk__in=pks)), request.user)
+            self.message_user(
+                request, format_html("Deleted in a draft of “{}”: readers still see it until a Publisher publishes the draft.", root),
+                messages.WARNING,
+            )
 
     def revert_disabled(self, request, obj=None):
         # The audit log's "Revert" would write the live rows: a published document is

@@ -187,7 +187,12 @@ class WritableMixin:
                     "A published document changes state through its actions: POST …/unpublish/ or …/archive/ "
                     "(publishers), …/submit/ to put its draft up for review."
                 ]})
-        return self.on_document(request, documents.document_root(instance), run)
+        root = documents.document_root(instance)
+        if not documents.touches_published(root):
+            # Moved into a published document (another lab named): an edit of that one.
+            target = self.new_row_root(request.data)
+            root = target if documents.touches_published(target) else root
+        return self.on_document(request, root, run)
 
     def destroy(self, request, *args, **kwargs):
         instance = GenericAPIView.get_object(self)
@@ -215,7 +220,7 @@ class WritableMixin:
             return run()
         try:
             response, result = documents.edit(root, run, request.user)
-        except documents.OtherDocumentWrite as refusal:
+        except (documents.OtherDocumentWrite, documents.PublishFailed) as refusal:
             raise ValidationError({"non_field_errors": [str(refusal)]}) from None
         if result.revision is not None:
             response["X-Draft-Revision"] = str(result.revision.pk)
@@ -248,7 +253,10 @@ class WorkflowActionsMixin:
             body.is_valid(raise_exception=True)
             go_live = body.validated_data.get("go_live")
         # check_state_change inside: PermissionDenied (403) with the model's message.
-        instance.transition(request.user, self.workflow_actions[self.action], go_live=go_live)
+        try:
+            instance.transition(request.user, self.workflow_actions[self.action], go_live=go_live)
+        except documents.PublishFailed as failure:
+            raise ValidationError({"non_field_errors": [str(failure)]}) from None
         return self.detail_response(instance)
 
     @action(detail=True, methods=["post"])
