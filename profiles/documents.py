@@ -404,15 +404,20 @@ def draft_applied(root, document=None):
         yield None
         return
     with rolled_back():
-        try:
-            with transaction.atomic():
-                apply(type(root)._base_manager.get(pk=root.pk), document)
-        except IntegrityError as error:
-            raise PublishFailed(
-                f"The draft of {root} cannot be shown as it stands ({error}): something in it was taken since "
-                "it was saved, such as a slug. Discard it, or ask for it to be corrected."
-            ) from None
+        _apply_draft(root, document, "shown")
         yield draft
+
+
+def _apply_draft(root, document, doing):
+    """``apply()`` of a draft for a preview or an edit; one that no longer fits the rows is ``PublishFailed``."""
+    try:
+        with transaction.atomic():
+            apply(type(root)._base_manager.get(pk=root.pk), document)
+    except IntegrityError as error:
+        raise PublishFailed(
+            f"The draft of {root} cannot be {doing} as it stands ({error}): something in it was taken since "
+            "it was saved, such as a slug. Discard it, or correct it."
+        ) from None
 
 
 def root_of_new_row(model, key):
@@ -468,14 +473,7 @@ def capture(root, run, base_document):
     written = []
     try:
         with rolled_back():
-            try:
-                with transaction.atomic():
-                    apply(type(root)._base_manager.get(pk=root.pk), base_document)
-            except IntegrityError as error:
-                raise PublishFailed(
-                    f"The draft of {root} cannot be edited as it stands ({error}): something in it was taken "
-                    "since it was saved, such as a slug. Discard it to edit the live version."
-                ) from None
+            _apply_draft(root, base_document, "edited")
             with _recording_writes(written):
                 result = run()
             _check_same_document(root, written)
