@@ -207,3 +207,15 @@ def test_delete_selected_of_any_part_of_a_published_lab_is_a_draft(lab, editor, 
     assert model.objects.filter(pk=obj.pk).exists()  # live, until a publisher publishes the draft
     part = next(name for name, queryset in documents.document_parts(lab).items() if queryset.model is model)
     assert str(obj.pk) not in Revision.objects.pending_for(lab).data["parts"][part]
+
+
+def test_an_api_client_edits_and_deletes_the_rows_its_draft_added(lab, client):
+    editor = api_client("apied", "Editor")
+    key = editor.post("/api/sections/", {"lab": lab.slug, "kind": "mission", "body": "First words."}, format="json").json()["id"]
+    assert key < 0
+    changed = editor.patch(f"/api/sections/{key}/", {"body": "Second words."}, format="json")
+    assert changed.status_code == 200 and changed.json()["body"] == "Second words."
+    assert editor.get(f"/api/sections/{key}/").json()["body"] == "Second words."
+    assert client.patch(f"/api/sections/{key}/", {"body": "x"}, content_type="application/json").status_code in (401, 403, 404)
+    assert editor.delete(f"/api/sections/{key}/").status_code == 204
+    assert str(key) not in Revision.objects.pending_for(lab).data["parts"]["sections"]

@@ -179,6 +179,9 @@ class WritableMixin:
             serializer.is_valid(raise_exception=True)
             return self.detail_response(serializer.save(user=request.user))
 
+        draft_root = self.draft_row_root()
+        if draft_root is not None:  # a row the draft adds: edited in that draft
+            return self.on_document(request, draft_root, run)
         instance = GenericAPIView.get_object(self)  # the 404 first; If-Match is checked on the draft
         if documents.is_document_model(type(instance)) and documents.touches_published(instance):
             state = request.data.get("state") if hasattr(request.data, "get") else None
@@ -195,11 +198,27 @@ class WritableMixin:
         return self.on_document(request, root, run)
 
     def destroy(self, request, *args, **kwargs):
+        draft_root = self.draft_row_root()
+        if draft_root is not None:
+            return self.on_document(request, draft_root, lambda: super(WritableMixin, self).destroy(request, *args, **kwargs))
         instance = GenericAPIView.get_object(self)
         if documents.is_document_model(type(instance)):
             return super().destroy(request, *args, **kwargs)  # deleting a whole document is no draft
         return self.on_document(request, documents.document_root(instance),
                                 lambda: super(WritableMixin, self).destroy(request, *args, **kwargs))
+
+    def draft_row_root(self):
+        """
+        The document whose pending draft adds the row this URL names (a part's negative id,
+        as a create answered it), for staff who may edit it; None otherwise.
+        """
+        key = str(self.kwargs.get(self.lookup_url_kwarg or self.lookup_field, ""))
+        if not key.startswith("-") or not Lab.objects.all().previewable_by(self.request.user):
+            return None
+        root = documents.root_of_new_row(self.get_queryset().model, key)
+        if root is None:
+            raise Http404
+        return root
 
     def new_row_root(self, data):
         """The document a new row joins (its lab, or its section's, release's or person's), from the request."""
