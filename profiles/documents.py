@@ -30,7 +30,7 @@ import contextvars
 import json
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -248,7 +248,8 @@ def renumber_new_rows(document, live, *previous):
     """
     Give rows that neither the live document nor a previous draft has a negative key
     (a capture inserted them with real keys, which the rollback hands out again), below
-    every key in use, and point the document's references at the new keys.
+    every key in use, and point the document's references at the new keys. Returns the
+    document and ``{(part, key in it): its new key}``.
     """
     known = {name: set(rows) for name, rows in live["parts"].items()}
     for earlier in previous:
@@ -271,7 +272,7 @@ def renumber_new_rows(document, live, *previous):
                 target = values.get(attname)
                 if target is not None and (part, str(target)) in renamed:
                     values[attname] = int(renamed[(part, str(target))])
-    return {"root": document["root"], "parts": parts}
+    return {"root": document["root"], "parts": parts}, renamed
 
 
 # --------------------------------------------------------------------------
@@ -543,8 +544,13 @@ def store_draft(root, document, user, base=None):
             # The live document this revision was made against (edit() merged it in already):
             # what changes in the live rows after it is merged in when it is shown or published.
             live_base=live,
-            created_by=user if getattr(user, "pk", None) else None,
+            created_by=_saved_user(user),
         )
+
+
+def _saved_user(user):
+    """The user to record on a revision: None for a script's or an anonymous one."""
+    return user if getattr(user, "pk", None) else None
 
 
 def _content_type(root):
@@ -574,8 +580,7 @@ def edit(root, run, user, base_revision=None, opened_live=False):
     if captured is None:
         return result, EditResult()
     # Below the keys of the draft saved meanwhile too: two editors' new rows are two rows.
-    before = renumber_new_rows(captured, live, base, current)
-    renamed = _renamed_keys(captured, before)
+    before, renamed = renumber_new_rows(captured, live, base, current)
     if base is current or base == current:
         document = before
     else:
@@ -584,19 +589,6 @@ def edit(root, run, user, base_revision=None, opened_live=False):
             raise DraftConflict(conflicts, document)
     revision = store_draft(root, document, user, base=pending)
     return result, EditResult(revision, renamed)
-
-
-def _renamed_keys(captured, renumbered):
-    """{(part, key in the capture): key in the draft} for the rows renumbering gave negative keys."""
-    renamed = {}
-    for name, rows in captured["parts"].items():
-        kept = renumbered["parts"].get(name, {})
-        for key in set(rows) - set(kept):
-            for new_key, values in kept.items():
-                if int(new_key) < 0 and values == rows[key] and new_key not in renamed.values():
-                    renamed[(name, key)] = new_key
-                    break
-    return renamed
 
 
 def submit(root, user):
@@ -621,7 +613,7 @@ def publish(root, user, revision=None, go_live=None):
         revision = revision or m.Revision.objects.pending_for(root)
         if revision is not None:
             revision.status, revision.go_live_at = m.RevisionStatus.SCHEDULED, go_live
-            revision.decided_by = user if getattr(user, "pk", None) else None
+            revision.decided_by = _saved_user(user)
             revision.save(update_fields=["status", "go_live_at", "decided_by"])
             # Cached pages must not outlive the new go-live (caching.seconds_until_next_go_live).
             from .caching import bump_content_generation
@@ -637,7 +629,7 @@ def publish(root, user, revision=None, go_live=None):
             apply(root, effective(revision, snapshot(root)), user=user, keep_new_keys=False)
             m.Revision.objects.for_root(root).pending().exclude(pk=revision.pk).update(status=m.RevisionStatus.SUPERSEDED)
             revision.status = m.RevisionStatus.PUBLISHED
-            revision.decided_by = user if getattr(user, "pk", None) else None
+            revision.decided_by = _saved_user(user)
             revision.decided_at = timezone.now()
             revision.save(update_fields=["status", "decided_by", "decided_at"])
     except IntegrityError as error:
@@ -666,7 +658,7 @@ def discard(root, user):
     """Drop the pending draft: the document goes back to its live version. Returns how many drafts were dropped."""
     m = _models()
     return m.Revision.objects.for_root(root).pending().update(
-        status=m.RevisionStatus.DISCARDED, decided_by=user if getattr(user, "pk", None) else None,
+        status=m.RevisionStatus.DISCARDED, decided_by=_saved_user(user),
         decided_at=timezone.now(),
     )
 
@@ -780,7 +772,6 @@ def describe(root, changes):
             label = _label_of_row(model, values)
             rows.append((f"{label} added" if after else f"{label} removed", "" if after else summary, summary if after else ""))
         else:
-            values = after if isinstance(after, dict) else None
             label = _label_of_row(model, _row_values(root, part, key) or {})
             rows.append((f"{label}: {_field_label(model, field)}", _readable(model, field, before), _readable(model, field, after)))
     return rows

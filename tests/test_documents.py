@@ -13,7 +13,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from profiles import documents
-from profiles.models import Citation, Lab, PublicationState, Release, Revision, Role
+from profiles.models import Lab, PublicationState, Release, Revision, Role
 from tests.factories import cite, make_lab, make_person, make_release, make_role, make_section, make_source
 from tests.test_admin import add_inline_row, admin_url, form_data, inline_formset, page_text
 from tests.test_leaks import no_throttle, world  # noqa: F401 (fixtures: the crawl's published and hidden rows)

@@ -6,12 +6,23 @@ import time_machine
 from django.utils import timezone
 
 from profiles import documents
-from profiles.models import Backing, Citation, Lab, LabRelation, Person, PublicationState, Release, Revision, RevisionStatus, Role, Section
+from profiles.models import Backing, Citation, Lab, LabRelation, Person, PublicationState, Revision, RevisionStatus, Role, Section
 from tests.factories import make_backing, make_lab, make_person, make_relation, make_role, make_section
 from tests.test_admin import add_inline_row, admin_url, form_data, page_text
-from tests.test_documents import api_client, editor, lab, publisher, signed_in  # noqa: F401 (fixtures)
+from tests.test_documents import api_client, editor, lab, publisher, save_draft, signed_in  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
+
+
+def schedule_draft(editor, lab, **changes):
+    """An editor's draft of ``lab`` with ``changes``, scheduled by a publisher two hours ahead; its go-live time."""
+    save_draft(editor, lab, **changes)
+    go_live = timezone.now() + datetime.timedelta(hours=2)
+    response = api_client("apipub", "Publisher").post(
+        f"/api/labs/{lab.slug}/publish/", {"go_live": go_live.isoformat()}, format="json"
+    )
+    assert response.status_code == 200
+    return go_live
 
 
 def test_an_editors_delete_selected_of_a_published_labs_role_is_a_draft(lab, editor, client):
@@ -59,12 +70,7 @@ def test_a_draft_whose_slug_was_taken_since_is_refused_with_a_message_not_a_500(
 
 
 def test_an_editor_cannot_discard_a_scheduled_draft(lab, editor, publisher):
-    data = form_data(editor.get(admin_url(Lab, "change", lab.pk)))
-    data["summary"] = "Scheduled summary."
-    editor.post(admin_url(Lab, "change", lab.pk), data)
-    pub = api_client("apipub", "Publisher")
-    go_live = timezone.now() + datetime.timedelta(hours=2)
-    pub.post(f"/api/labs/{lab.slug}/publish/", {"go_live": go_live.isoformat()}, format="json")
+    schedule_draft(editor, lab, summary="Scheduled summary.")
     other = signed_in("mallory", "Editor")
     assert other.post(f"/admin/profiles/lab/{lab.pk}/draft/discard/").status_code == 403
 
@@ -74,7 +80,7 @@ def test_unpublishing_writes_the_draft_to_the_rows_so_it_does_not_come_back_late
     data["summary"] = "Draft summary X."
     assert editor.post(admin_url(Lab, "change", lab.pk), data).status_code == 302
     # publisher unpublishes via changelist action
-    r = publisher.post(admin_url(Lab, "changelist"), {"action": "unpublish", "_selected_action": [lab.pk]})
+    publisher.post(admin_url(Lab, "changelist"), {"action": "unpublish", "_selected_action": [lab.pk]})
     lab.refresh_from_db(); assert lab.state == "draft"
     # editor now edits the unpublished lab directly
     data = form_data(editor.get(admin_url(Lab, "change", lab.pk)))
@@ -95,7 +101,7 @@ def test_a_draft_role_of_a_person_deleted_since_is_dropped_not_a_500(lab, editor
     r = editor.post(admin_url(Lab, "change", lab.pk), data)
     assert r.status_code == 302, page_text(r)[:2000]
     chief = signed_in("chief", "Publisher")
-    d = chief.post(admin_url(Person, "delete", p.pk), {"post": "yes"})
+    chief.post(admin_url(Person, "delete", p.pk), {"post": "yes"})
     for c in (editor, publisher):
         c.raise_request_exception = False
     g = editor.get(admin_url(Lab, "change", lab.pk))
@@ -131,19 +137,13 @@ def test_every_outside_write_to_the_live_rows_survives_publishing_a_draft(lab, e
     assert editor.post(admin_url(Lab, "change", lab.pk), data).status_code == 302
     # import 2 changes funding live again
     l = Lab.objects.get(pk=lab.pk); l.funding_text = "Import two."; l.save()
-    shown = form_data(editor.get(admin_url(Lab, "change", lab.pk)))["funding_text"]
     publisher.post(f"/admin/profiles/lab/{lab.pk}/draft/publish/")
     lab.refresh_from_db()
     assert lab.funding_text == "Import two."
 
 
 def test_a_scheduled_draft_that_cannot_go_live_is_sent_back_and_readers_get_no_500(lab, editor, client):
-    data = form_data(editor.get(admin_url(Lab, "change", lab.pk)))
-    data["slug"] = "quokka-new"
-    editor.post(admin_url(Lab, "change", lab.pk), data)
-    pub = api_client("apipub", "Publisher")
-    go_live = timezone.now() + datetime.timedelta(hours=2)
-    assert pub.post(f"/api/labs/{lab.slug}/publish/", {"go_live": go_live.isoformat()}, format="json").status_code == 200
+    go_live = schedule_draft(editor, lab, slug="quokka-new")
     make_lab("Other Quokka", slug="quokka-new", state=PublicationState.DRAFT)
     client.raise_request_exception = False
     with time_machine.travel(go_live + datetime.timedelta(seconds=1)):

@@ -442,7 +442,7 @@ class WorkflowAdminMixin:
         live = documents.snapshot(obj)
         pending = Revision.objects.pending_for(obj)
         # Rows of the old revision that are gone from the live document come back as new rows.
-        data = documents.renumber_new_rows(revision.data, live, pending.data if pending else None)
+        data, _renamed = documents.renumber_new_rows(revision.data, live, pending.data if pending else None)
         # The old revision's values all count as the draft's own (reverting is choosing them).
         if documents.store_draft(obj, data, request.user) is None:
             self.message_user(request, "That revision is what the form shows already: nothing to revert.", messages.INFO)

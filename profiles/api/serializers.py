@@ -19,7 +19,6 @@ friends), so they never trigger queries of their own.
 
 from typing import Any, TypedDict
 
-from django.urls import reverse
 from django.utils import timezone
 from django_countries.serializer_fields import CountryField
 from drf_spectacular.types import OpenApiTypes
