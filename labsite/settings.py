@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "simple_history",
     "profiles",
+    "imports",
 ]
 
 MIDDLEWARE = [

@@ -60,6 +60,7 @@ def document_parts(root):
             "roles": m.Role.objects.filter(lab=root),
             "backings": m.Backing.objects.filter(lab=root),
             "relations": m.LabRelation.objects.filter(lab=root),
+            "codevelopers": m.Codeveloper.objects.filter(release__lab=root),
             "citations": m.Citation.objects.filter(
                 Q(lab=root) | Q(section__lab=root) | Q(release__lab=root)
             ),
@@ -85,6 +86,8 @@ def document_root(obj):
         return obj
     if isinstance(obj, (m.Section, m.Release, m.Backing, m.LabRelation)):
         return obj.lab
+    if isinstance(obj, m.Codeveloper):
+        return obj.release.lab
     if isinstance(obj, m.Role):
         return obj.lab if obj.lab_id else obj.person
     if isinstance(obj, m.Citation):
@@ -135,7 +138,11 @@ def snapshot(root):
 
 # Which fields of a part point at rows of another part of the same document (a draft's new
 # rows are referred to by their negative keys until publishing gives them real ones).
-INTERNAL_REFERENCES = {"releases": {"family_id": "releases"}, "citations": {"section_id": "sections", "release_id": "releases"}}
+INTERNAL_REFERENCES = {
+    "releases": {"family_id": "releases", "base_model_id": "releases"},
+    "codevelopers": {"release_id": "releases"},
+    "citations": {"section_id": "sections", "release_id": "releases"},
+}
 
 
 def _set_fields(obj, values, model):

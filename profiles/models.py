@@ -68,15 +68,33 @@ class EditConflict(Exception):
 
 
 class TimestampedModel(models.Model):
-    """Adds ``created``/``updated`` timestamps, kept by Django, and a full change history."""
+    """
+    Adds ``created``/``updated`` timestamps and a full change history.
 
-    created = models.DateTimeField("created", auto_now_add=True)
-    updated = models.DateTimeField("last updated", auto_now=True)
+    ``updated`` is what readers see as "Last updated", so it is an editorial fact: every
+    save sets it to now, except a save by a loader of dated starting data (the seed's "As
+    of April 2026", an Epoch AI row's "Last modified"), which sets ``keep_given_dates``
+    and gives the source's date instead of the moment the fixture was loaded.
+    """
+
+    created = models.DateTimeField("created", default=timezone.now, editable=False)
+    updated = models.DateTimeField("last updated", default=timezone.now, editable=False)
     # Every save and delete, with who, when and the old and new values (django-simple-history).
     history = HistoricalRecords(inherit=True)
 
+    # Set on an instance by loaders of dated data (load_profiles, import_epoch) only.
+    keep_given_dates = False
+
     class Meta:
         abstract = True
+
+    def save(self, *args, **kwargs):
+        if not self.keep_given_dates:
+            self.updated = timezone.now()
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None and "updated" not in update_fields:
+                kwargs["update_fields"] = [*update_fields, "updated"]
+        super().save(*args, **kwargs)
 
 
 SLUG_PLACEHOLDER = "--slug--"
@@ -436,6 +454,7 @@ class LabKind(models.TextChoices):
     UNIVERSITY_LAB = "university_lab", "University lab"
     CORPORATE_LAB = "corporate_lab", "Corporate lab"
     GOVERNMENT_LAB = "government_lab", "Government lab"
+    RESEARCH_COLLECTIVE = "research_collective", "Research collective"
 
 
 class OpenWeightsPolicy(models.TextChoices):
@@ -999,6 +1018,42 @@ class Modality(models.TextChoices):
     OTHER = "other", "Other"
 
 
+class Domain(models.TextChoices):
+    """What a model works on, in Epoch AI's vocabulary (a release may have several)."""
+
+    LANGUAGE = "language", "Language"
+    VISION = "vision", "Vision"
+    MULTIMODAL = "multimodal", "Multimodal"
+    IMAGE_GENERATION = "image_generation", "Image generation"
+    VIDEO = "video", "Video"
+    SPEECH = "speech", "Speech"
+    AUDIO = "audio", "Audio"
+    BIOLOGY = "biology", "Biology"
+    MEDICINE = "medicine", "Medicine"
+    MATHEMATICS = "mathematics", "Mathematics"
+    MATERIALS_SCIENCE = "materials_science", "Materials science"
+    EARTH_SCIENCE = "earth_science", "Earth science"
+    ASTRONOMY = "astronomy", "Astronomy"
+    GAMES = "games", "Games"
+    ROBOTICS = "robotics", "Robotics"
+    DRIVING = "driving", "Driving"
+    RECOMMENDATION = "recommendation", "Recommendation"
+    SEARCH = "search", "Search"
+    MODELING_3D = "3d_modeling", "3D modeling"
+    OTHER = "other", "Other"
+
+
+class Confidence(models.TextChoices):
+    """How sure the source is of a release's figures (Epoch AI's scale)."""
+
+    CONFIDENT = "confident", "Confident"
+    LIKELY = "likely", "Likely"
+    SPECULATIVE = "speculative", "Speculative"
+    UNVERIFIED = "unverified", "Unverified"
+    UNKNOWN = "unknown", "Unknown"
+    WRONG = "wrong", "Wrong"
+
+
 class ReleaseQuerySet(PublishableQuerySet):
     def published(self, now=None):
         """Published and live releases of published and live labs: a draft lab's release is not public."""
@@ -1061,6 +1116,39 @@ class Release(PublishableModel):
     description_html = models.TextField("description (rendered)", blank=True, editable=False)
     is_flagship = models.BooleanField("flagship", default=False, help_text="Shown under 'Flagship outputs' in At a glance.")
     order = models.PositiveSmallIntegerField("order", default=0, help_text="Tie-breaker among releases of the same date (lowest first).")
+    domains = models.JSONField(
+        "domains", default=list, blank=True,
+        help_text="What it works on, one or more of Epoch AI's domains: [\"language\", \"vision\"].",
+    )
+    parameters = models.FloatField(
+        "parameters", null=True, blank=True, help_text="Number of parameters (7000000000 for 7B), if known."
+    )
+    training_compute = models.FloatField(
+        "training compute (FLOP)", null=True, blank=True, help_text="Floating-point operations used to train it: 1.6e24."
+    )
+    dataset_size = models.FloatField(
+        "training dataset size", null=True, blank=True,
+        help_text="Datapoints it was trained on (tokens for a language model, images for a vision model).",
+    )
+    training_hardware = models.CharField(
+        "training hardware", max_length=200, blank=True, help_text="The chips it was trained on: 'NVIDIA A100 SXM4 80 GB'."
+    )
+    base_model = models.ForeignKey(
+        "self", verbose_name="fine-tuned from", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="derivatives", help_text="The release it was fine-tuned or built from, if it is profiled here.",
+    )
+    base_model_name = models.CharField(
+        "fine-tuned from (name)", max_length=200, blank=True,
+        help_text="The base model as the source names it, when it is not a release here (or several: 'Llama 2-7B, SigLIP').",
+    )
+    confidence = models.CharField(
+        "confidence", max_length=12, choices=Confidence.choices, blank=True,
+        help_text="How sure the source is of the figures above (Epoch AI's scale).",
+    )
+    co_developers = models.ManyToManyField(
+        "Lab", through="Codeveloper", related_name="codeveloped_releases", blank=True, verbose_name="co-developers",
+        help_text="Other labs that built it with the lab above.",
+    )
 
     objects = ReleaseQuerySet.as_manager()
 
@@ -1075,6 +1163,20 @@ class Release(PublishableModel):
                 condition=~Q(family=F("id")), name="release_not_own_family",
                 violation_error_message="A release cannot be its own family.",
             ),
+            models.CheckConstraint(
+                condition=~Q(base_model=F("id")), name="release_not_own_base_model",
+                violation_error_message="A release cannot be fine-tuned from itself.",
+            ),
+            *[
+                models.CheckConstraint(
+                    condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gt": 0}), name=f"release_{name}_positive",
+                    violation_error_message=f"The {label} must be a positive number.",
+                )
+                for name, label in (
+                    ("parameters", "number of parameters"), ("training_compute", "training compute"),
+                    ("dataset_size", "training dataset size"),
+                )
+            ],
         ]
 
     def __str__(self):
@@ -1100,6 +1202,14 @@ class Release(PublishableModel):
                 errors["family"] = f"The family must be a release of the same lab ({lab.name})."
             elif self.pk and self.family.family_id == self.pk:
                 errors["family"] = "Families cannot contain each other."
+        if self.base_model_id and self.base_model_id == self.pk:
+            errors["base_model"] = "A release cannot be fine-tuned from itself."
+        if not isinstance(self.domains, list) or any(value not in Domain.values for value in self.domains):
+            errors["domains"] = (
+                f"A list of domains, each one of: {', '.join(Domain.values)}."
+            )
+        elif len(set(self.domains)) != len(self.domains):
+            errors["domains"] = "Each domain once."
         if errors:
             raise ValidationError(errors)
 
@@ -1125,9 +1235,63 @@ class Release(PublishableModel):
         return self.accessibility in OPEN_WEIGHTS_ACCESS
 
     @property
+    def domain_labels(self):
+        labels = dict(Domain.choices)
+        return [labels.get(value, value) for value in self.domains or ()]
+
+    @property
     def is_public(self):
         """As ``Release.objects.published()``: live, and of a live lab."""
         return super().is_public and self.lab.is_public
+
+
+class CodeveloperQuerySet(models.QuerySet):
+    def public(self, now=None):
+        """Co-developers readers may see: of a public release, naming a published lab."""
+        now = QueryTime() if now is None else now
+        return self.filter(live("release", now), live("release__lab", now), live("lab", now))
+
+    def get_by_natural_key(self, release, lab):
+        return self.get(release__slug=release, lab__slug=lab)
+
+
+class Codeveloper(models.Model):
+    """Another lab that built a release with its lab (Epoch AI lists every organisation of a model)."""
+
+    release = models.ForeignKey(
+        Release, verbose_name="release", on_delete=models.CASCADE, related_name="codevelopers",
+        help_text="The release built together.",
+    )
+    lab = models.ForeignKey(
+        "Lab", verbose_name="co-developer", on_delete=models.CASCADE, related_name="codevelopments",
+        help_text="A lab that built it with the release's own lab.",
+    )
+    order = models.PositiveSmallIntegerField("order", default=0, help_text="Position in the list of authors (lowest first).")
+
+    history = HistoricalRecords()
+    objects = CodeveloperQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "id"]
+        verbose_name = "co-developer"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["release", "lab"], name="codeveloper_once_per_release",
+                violation_error_message="This lab is already a co-developer of this release.",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.lab} (co-developer of {self.release})"
+
+    def natural_key(self):
+        return (self.release.slug, self.lab.slug)
+
+    natural_key.dependencies = ["profiles.release", "profiles.lab"]
+
+    def clean(self):
+        if self.release_id and self.lab_id and self.release.lab_id == self.lab_id:
+            raise ValidationError({"lab": f"{self.lab} made this release; a co-developer is another lab."})
 
 
 # --------------------------------------------------------------------------
