@@ -140,10 +140,19 @@ class ImportRun(models.Model):
         return round(100 * self.rows_done / self.rows_total) if self.rows_total else 0
 
 
+class RecordKind(models.TextChoices):
+    MODEL = "model", "Model"
+    ORGANIZATION = "organization", "Organisation"
+
+
 class ImportedRecord(models.Model):
-    """The values one dataset row last gave one of our rows (a lab or a release)."""
+    """
+    The values one dataset row last gave one of our rows (a release, or a lab for an
+    organisation). ``release`` is empty while the release it made waits in a lab's draft.
+    """
 
     dataset = models.CharField("dataset", max_length=40, choices=DATASETS, default=EPOCH)
+    kind = models.CharField("kind", max_length=12, choices=RecordKind.choices, default=RecordKind.MODEL)
     key = models.CharField("key", max_length=300, help_text="The row's identity in the dataset: the model's or organisation's name.")
     release = models.OneToOneField(
         "profiles.Release", verbose_name="release", null=True, blank=True, on_delete=models.CASCADE,
@@ -161,14 +170,7 @@ class ImportedRecord(models.Model):
         ordering = ["dataset", "key"]
         verbose_name = "imported record"
         constraints = [
-            models.UniqueConstraint(fields=["dataset", "key"], name="importedrecord_unique_lab_key",
-                                    condition=models.Q(lab__isnull=False)),
-            models.UniqueConstraint(fields=["dataset", "key"], name="importedrecord_unique_release_key",
-                                    condition=models.Q(release__isnull=False)),
-            models.CheckConstraint(
-                condition=models.Q(lab__isnull=True) ^ models.Q(release__isnull=True), name="importedrecord_one_target",
-                violation_error_message="An imported record belongs to a lab or a release.",
-            ),
+            models.UniqueConstraint(fields=["dataset", "kind", "key"], name="importedrecord_unique_key"),
         ]
 
     def __str__(self):

@@ -381,3 +381,6 @@ LOGGING = {
     },
 }
 
+# Epoch AI's dataset gives "Multinational" as an organisation's country; it is kept as such,
+# under a code ISO 3166 leaves to users (imports/epoch.py).
+COUNTRIES_OVERRIDE = {"XM": "Multinational"}

@@ -519,7 +519,7 @@ def _recording_writes(written):
 
 def _content_models():
     m = _models()
-    return (m.Lab, m.Person, m.Source, m.Section, m.Release, m.Role, m.Backing, m.LabRelation, m.Citation)
+    return (m.Lab, m.Person, m.Source, m.Section, m.Release, m.Role, m.Backing, m.LabRelation, m.Citation, m.Codeveloper)
 
 
 def _check_same_document(root, written):
