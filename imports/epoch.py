@@ -60,7 +60,7 @@ from profiles.models import (
 )
 from profiles.partial_dates import DatePrecision, iso_partial_date
 
-from .models import EPOCH, ImportedRecord, LabAlias, ProposedChange, ProposedChangeStatus, RecordKind
+from .models import EPOCH, ImportedRecord, ImportStatus, LabAlias, ProposedChange, RecordKind
 
 DATASET_URL = "https://epoch.ai/data"
 DATASET_SOURCE = {
@@ -492,7 +492,7 @@ class Importer:
         self.run = run
         self.user = user
         self.starting = starting
-        self.progress = progress or (lambda n: None)
+        self.progress = progress or (lambda done, total: None)
         self.counts = Counter()
         self.new_names = []
         self.problems = list(epoch_file.problems)
@@ -703,7 +703,7 @@ class Importer:
             else:
                 self.import_rows(lab, rows, direct=True)
             done += len(rows)
-            self.progress(done)
+            self.progress(done, len(self.file.rows))
         self.link_base_models()
         self.save_records()
         self.save_proposals()
@@ -725,6 +725,8 @@ class Importer:
         for release in written or []:
             self.in_drafts.add(id(release))
         if result.revision is not None:
+            # Up for review at once: it waits on the editors' dashboard, under "Awaiting review".
+            documents.submit(lab, self.user)
             self.counts["drafts"] += 1
 
     def import_rows(self, lab, rows, direct):
@@ -916,3 +918,29 @@ def import_file(epoch_file, run, user=None, starting=False, progress=None):
     run.problems = [problem.as_dict() for problem in importer.problems]
     run.new_names = importer.new_names
     return importer
+
+
+def execute(run, data, user=None, starting=False, read_progress=None, write_progress=None):
+    """
+    Carry out ``run`` on ``data`` (the file's bytes): read, import in one transaction, and
+    record the outcome on the run (succeeded, or failed with why: nothing was kept).
+    Used by `manage.py import_epoch` and by the admin's upload (imports/tasks.py).
+    Raises ``LayoutError`` for a file it cannot read; other errors propagate after the
+    run is marked failed.
+    """
+    run.status, run.started = ImportStatus.RUNNING, timezone.now()
+    run.save(update_fields=["status", "started"])
+    try:
+        epoch_file = read_file(data, progress=read_progress)
+        run.layout, run.sha256, run.rows_total = epoch_file.layout, epoch_file.sha256, epoch_file.total
+        run.rows_done = 0
+        run.save(update_fields=["layout", "sha256", "rows_total", "rows_done"])
+        import_file(epoch_file, run, user=user, starting=starting, progress=write_progress)
+    except Exception as error:
+        run.status, run.finished = ImportStatus.FAILED, timezone.now()
+        run.error = str(error) if isinstance(error, LayoutError) else f"{type(error).__name__}: {error}"
+        run.save()
+        raise
+    run.status, run.finished, run.rows_done = ImportStatus.SUCCEEDED, timezone.now(), run.rows_total
+    run.save()
+    return run

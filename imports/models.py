@@ -93,10 +93,9 @@ class ImportRun(models.Model):
 
     dataset = models.CharField("dataset", max_length=40, choices=DATASETS, default=EPOCH)
     file_name = models.CharField("file", max_length=300, help_text="The file or address imported.")
-    upload = models.FileField(
-        "uploaded file", upload_to="imports/", blank=True,
-        help_text="A CSV export of Epoch AI's models (either column layout).",
-    )
+    # The uploaded file itself, in the database rather than in MEDIA_ROOT: the worker that
+    # runs the import may be another process or machine, and the file is a few MB.
+    data = models.BinaryField("uploaded file", blank=True, editable=False)
     sha256 = models.CharField("SHA-256", max_length=64, blank=True)
     layout = models.CharField("column layout", max_length=20, blank=True)
     mode = models.CharField(

@@ -62,6 +62,8 @@ INSTALLED_APPS = [
     "simple_history",
     "profiles",
     "imports",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -384,3 +386,15 @@ LOGGING = {
 # Epoch AI's dataset gives "Multinational" as an organisation's country; it is kept as such,
 # under a code ISO 3166 leaves to users (imports/epoch.py).
 COUNTRIES_OVERRIDE = {"XM": "Multinational"}
+
+# Background tasks (Django's Tasks API, through the django-tasks backport): the database
+# backend by default, run by `manage.py db_worker` (make run starts one beside the server).
+# TASKS_BACKEND=immediate runs each task in the process that enqueues it (the tests).
+TASKS = {
+    "default": {
+        "BACKEND": {
+            "database": "django_tasks_db.DatabaseBackend",
+            "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+        }[os.environ.get("TASKS_BACKEND", "database")],
+    }
+}

@@ -15,3 +15,9 @@ def empty_cache():
 def starting_data(db):
     """The project's starting data (fixtures/), loaded the way `make run` loads it."""
     call_command("load_profiles", verbosity=0)
+
+
+@pytest.fixture(autouse=True)
+def tasks_run_at_once(settings):
+    """Background tasks run in the test's own process, when enqueued (no worker to start)."""
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

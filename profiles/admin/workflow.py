@@ -682,7 +682,22 @@ def dashboard_context(request, limit=10):
             "review_days": settings.PROFILE_REVIEW_DAYS,
             "published": [history_entry(r) for r in sorted(published, key=lambda r: r.history_date, reverse=True)[:limit]],
             "scheduled": [entry(obj) for obj in sorted(scheduled, key=lambda o: o.published_at)[:limit]],
+            **proposed_changes(request, limit),
         }
+    }
+
+
+def proposed_changes(request, limit):
+    """Values an import found that disagree with ours, waiting for a Publisher (imports.ProposedChange)."""
+    from imports.models import ProposedChange
+
+    if not request.user.has_perm("imports.view_proposedchange"):
+        return {}
+    waiting = ProposedChange.objects.for_dashboard()
+    return {
+        "proposed": list(waiting[:limit]),
+        "proposed_count": waiting.count(),
+        "proposed_url": reverse("admin:imports_proposedchange_changelist") + "?status__exact=open",
     }
 
 

@@ -15,10 +15,9 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 from tqdm import tqdm
 
-from imports.epoch import LayoutError, import_file, read_file
+from imports.epoch import LayoutError, execute
 from imports.models import ImportRun, ImportStatus
 
 SNAPSHOT = Path(settings.BASE_DIR) / "fixtures" / "datasets" / "epoch-ai-models-2025-03-11.csv"
@@ -47,23 +46,18 @@ class Command(BaseCommand):
             return
         started = time.monotonic()
         data = self.read(source)
-        run = ImportRun.objects.create(file_name=source if "://" in source else display(source), mode=mode,
-                                       status=ImportStatus.RUNNING)
+        run = ImportRun.objects.create(file_name=source if "://" in source else display(source), mode=mode)
         show = verbosity >= 1 and not no_progress
-        try:
-            with tqdm(total=None, desc="Reading", unit=" rows", disable=not show, file=self.stderr._out) as bar:
-                epoch_file = read_file(data, progress=lambda n: bar.update(n - bar.n))
-            run.layout, run.sha256, run.rows_total = epoch_file.layout, epoch_file.sha256, epoch_file.total
-            with tqdm(total=len(epoch_file.rows), desc="Importing", unit=" models", disable=not show, file=self.stderr._out) as bar:
-                import_file(epoch_file, run, starting=starting_data, progress=lambda n: bar.update(n - bar.n))
-        except LayoutError as error:
-            self.fail(run, str(error))
-            raise CommandError(f"Nothing was imported. {error}") from error
-        except Exception as error:
-            self.fail(run, f"{type(error).__name__}: {error}")
-            raise
-        run.status, run.finished, run.rows_done = ImportStatus.SUCCEEDED, timezone.now(), run.rows_total
-        run.save()
+        with tqdm(desc="Importing", unit=" models", disable=not show, file=self.stderr._out) as bar:
+
+            def progress(done, total):
+                bar.total = total
+                bar.update(done - bar.n)
+
+            try:
+                execute(run, data, starting=starting_data, write_progress=progress)
+            except LayoutError as error:
+                raise CommandError(f"Nothing was imported. {error}") from error
         if verbosity >= 1:
             self.report(run, time.monotonic() - started, verbosity)
 
@@ -78,10 +72,6 @@ class Command(BaseCommand):
             return Path(source).read_bytes()
         except OSError as error:
             raise CommandError(f"{source}: cannot be read ({error.strerror}).") from error
-
-    def fail(self, run, message):
-        run.status, run.finished, run.error = ImportStatus.FAILED, timezone.now(), message
-        run.save()
 
     def report(self, run, seconds, verbosity):
         counts = ", ".join(f"{count} {what}" for what, count in run.counts.items() if count)
