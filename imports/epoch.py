@@ -42,7 +42,6 @@ import datetime
 import functools
 import hashlib
 import io
-import re
 from collections import Counter, defaultdict
 
 from django.core.exceptions import ValidationError

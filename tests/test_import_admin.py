@@ -7,19 +7,9 @@ from django.urls import reverse
 from imports.models import ImportRun, LabAlias, ProposedChange
 from profiles.models import Lab, Release, Revision
 from tests.test_import_epoch import HGRN2, INTERNLM25, row, run_import, write_csv
-from tests.test_workflow_admin import logged_in, member_of
+from tests.test_workflow_admin import editor, publisher  # noqa: F401 (fixtures: erin the Editor, pat the Publisher)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def editor():
-    return logged_in(member_of("Editor", "erin"))
-
-
-@pytest.fixture
-def publisher():
-    return logged_in(member_of("Publisher", "pat"))
 
 
 def upload(client, path, django_capture_on_commit_callbacks):

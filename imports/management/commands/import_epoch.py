@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from imports.epoch import LayoutError, execute
 from imports.models import ImportRun, ImportStatus
+from profiles.management.commands.load_profiles import display
 
 SNAPSHOT = Path(settings.BASE_DIR) / "fixtures" / "datasets" / "epoch-ai-models-2025-03-11.csv"
 
@@ -89,10 +90,3 @@ class Command(BaseCommand):
                 "under Imports › Lab aliases."
             )
 
-
-def display(path):
-    path = Path(path)
-    try:
-        return str(path.resolve().relative_to(Path(settings.BASE_DIR).resolve()))
-    except ValueError:
-        return str(path)
