@@ -25,7 +25,6 @@ as CSV or XLSX, from the admin's lists.
 import datetime
 
 from django.contrib import messages
-from django.contrib.admin.models import LogEntry
 from django.core.exceptions import NON_FIELD_ERRORS, ObjectDoesNotExist, PermissionDenied, ValidationError
 from django.db import models
 from django.http import HttpResponseRedirect
@@ -39,7 +38,8 @@ from import_export.formats import base_formats
 
 from profiles import documents
 from profiles.api.renderers import FORMULA_STARTS, neutralise
-from profiles.models import EditConflict, Lab, Person, PublicationState, PublishableModel, Release, Source
+from profiles.models import EditConflict, Lab, Person, PublicationState, Release, Source
+from profiles.partial_dates import normalize
 
 # Never part of a file: the key, the lock's counter, HTML rendered from Markdown on save,
 # and the many-to-many co-developers (a part of the lab's document with its own admin).
@@ -237,8 +237,6 @@ class ProfileResource(resources.ModelResource):
             if hasattr(instance, f"{field.name}_precision") and field.name not in errors:
                 value = getattr(instance, field.name)
                 if isinstance(value, datetime.date):
-                    from profiles.partial_dates import normalize
-
                     setattr(instance, field.name, normalize(value, getattr(instance, f"{field.name}_precision")))
         for name, message in self.workflow_errors(instance, kwargs.get("user")):
             if name not in errors:
@@ -292,6 +290,8 @@ class ProfileResource(resources.ModelResource):
         root = stored_root if documents.touches_published(stored_root) else documents.document_root(instance)
         if not documents.touches_published(root):
             return super().save_instance(instance, is_create, row, **kwargs)  # edited in place
+        # The document as stored (a lab's row here is the file's, in memory: not the live one).
+        root = type(root)._base_manager.get(pk=root.pk)
         self.before_save_instance(instance, row, **kwargs)
 
         def run():
@@ -348,13 +348,14 @@ class ProfileImportExportMixin(ImportExportMixin):
     """
 
     formats = [base_formats.CSV, base_formats.XLSX]
-    # Every row of the file or none: a row refused at the confirmation (something changed
-    # since the preview) undoes the rows before it.
+    # A refused row is shown with its message and its cells.
     import_error_display = ("message", "row")
 
     def get_import_data_kwargs(self, **kwargs):
         kwargs = super().get_import_data_kwargs(**kwargs)
         kwargs.pop("request", None)
+        # Every row of the file or none: a row refused at the confirmation (something changed
+        # since the preview) undoes the rows before it.
         kwargs["rollback_on_validation_errors"] = True
         return kwargs
 
@@ -403,8 +404,3 @@ class ProfileImportExportMixin(ImportExportMixin):
         }
         return super()._create_log_entries(user_pk, kept)
 
-
-__all__ = [
-    "LabResource", "ReleaseResource", "PersonResource", "SourceResource", "ProfileImportExportMixin",
-    "LogEntry", "PublishableModel",
-]

@@ -60,11 +60,18 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "simple_history",
+    "import_export",  # editors' CSV and XLSX import and export in the admin (imports/resources.py)
     "profiles",
     "imports",
     "django_tasks",
     "django_tasks_db",
 ]
+
+# django-import-export: Editors and Publishers import (the model's change permission) and
+# export (its view permission); each row is checked as the admin checks a save.
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "change"
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "view"
+IMPORT_EXPORT_USE_TRANSACTIONS = True
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -5,12 +5,22 @@ A feed item is one change a reader would want to hear of: a new release, a leade
 change (someone joins or leaves a lab, from the roles' history), or an update of a
 profile. Only published rows of published labs appear; each feed costs three queries,
 whatever the size of the site.
+
+An item is dated by when its fact happened, as far as that is known, and never later
+than its publication here: a release by when it came out (``released``, the first day
+of its period) or else its ``published_at``; an arrival or a departure by the role's
+``start`` or ``end`` or else when the change was recorded; a profile update by the
+lab's ``updated``. So an old fact, a role begun years ago or a release of 2023 entered
+today, is never today's news; for the starting data the dates are the seed's ("As of
+April 2026", see load_profiles). Each query orders by the very date its items show.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.syndication.views import Feed
+from django.db.models import Case, DateTimeField, F, Q, When
+from django.db.models.functions import Cast, Coalesce, Least
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
@@ -31,19 +41,59 @@ class Change:
     guid: str
 
 
+def no_later_than(fact, published):
+    """The date of a fact (a DateField, may be empty), or of its publication if that is earlier."""
+    # Coalesce: SQLite's MIN() is NULL when either is; PostgreSQL's LEAST skips a NULL.
+    return Coalesce(Least(Cast(fact, DateTimeField()), published), published)
+
+
+def newest_releases(lab=None, limit=FEED_SIZE):
+    """
+    Published releases (of ``lab``), newest first by the date their entry shows (``when``).
+
+    Sorting every release by that date read all of them (300 ms at 50,000 on SQLite, where
+    the newest by ``published_at`` took 15 ms). Instead the query picks the newest ``limit``
+    dated releases by ``released`` and the newest ``limit`` undated ones by ``published_at``
+    (each through the index release_newest_first) and sorts those by ``when``: the same
+    releases, since ``when`` is ``released`` for a dated one and ``published_at`` for an
+    undated one. (Except a release dated after its publication here, announced ahead: it
+    is picked by its release date and shown at its publication.) Still one query, of 30 ms
+    at that scale.
+    """
+    rows = Release.objects.published()
+    if lab is not None:
+        rows = rows.filter(lab=lab)
+    # One order throughout, so that each part's first ``limit`` are the ones the whole needs;
+    # releases of one date by the editors' order, as in every list of releases.
+    dated = rows.filter(released__isnull=False).order_by(F("released").desc(nulls_last=True), "order", "name", "pk")
+    undated = rows.filter(released__isnull=True).order_by("-published_at", "order", "name", "pk")
+    return (
+        Release.objects.filter(Q(pk__in=dated.values("pk")[:limit]) | Q(pk__in=undated.values("pk")[:limit]))
+        .select_related("lab")
+        .annotate(when=no_later_than("released", F("published_at")))
+        .order_by("-when", "order", "name", "pk")
+    )
+
+
 def recent_changes(lab=None, limit=FEED_SIZE):
-    """The newest published changes, newest first, optionally of one lab."""
-    releases = Release.objects.published().select_related("lab").order_by("-published_at")
+    """The newest published changes, newest first (by the dates they show), optionally of one lab."""
+    releases = newest_releases(lab, limit)
     roles = (
         Role.history.filter(
             lab__in=Lab.objects.published(), person__in=Person.objects.published(), history_type__in=["+", "~"]
         )
+        # An edit of a current role is not news; an arrival or a departure is.
+        .exclude(Q(history_type="~") & Q(end__isnull=True))
+        .annotate(when=Case(
+            When(end__isnull=False, then=no_later_than("end", F("history_date"))),
+            default=no_later_than("start", F("history_date")),
+        ))
         .select_related("lab", "person")
-        .order_by("-history_date")
+        .order_by("-when", "-history_id")
     )
     labs = Lab.objects.published().order_by("-updated")
     if lab is not None:
-        releases, roles, labs = releases.filter(lab=lab), roles.filter(lab=lab), labs.filter(pk=lab.pk)
+        roles, labs = roles.filter(lab=lab), labs.filter(pk=lab.pk)
 
     changes = [
         Change(
@@ -53,14 +103,12 @@ def recent_changes(lab=None, limit=FEED_SIZE):
             + (f" ({release.released_display})" if release.released else "")
             + f", a {release.get_kind_display().lower()}.",
             url=release.get_absolute_url(),
-            when=release.published_at,
+            when=release.when,
             guid=f"release:{release.pk}",
         )
         for release in releases[:limit]
     ]
     for record in roles[:limit]:
-        if record.history_type == "~" and record.end is None:
-            continue  # an edit of a current role is not news; an arrival or a departure is
         person, employer = record.person.name, record.lab.name
         if record.end:
             title = f"Departure: {person} leaves {employer} ({record.title})"
@@ -71,7 +119,7 @@ def recent_changes(lab=None, limit=FEED_SIZE):
             title=title,
             description=title + (f", focusing on {record.focus}." if record.focus else "."),
             url=record.lab.get_absolute_url() + "#leadership",
-            when=record.history_date,
+            when=record.when,
             guid=f"role:{record.history_id}",
         ))
     changes += [

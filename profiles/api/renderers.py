@@ -1,13 +1,33 @@
-"""``?format=csv`` on list endpoints: one row per object, nested objects flattened."""
+"""
+``?format=csv`` on list endpoints: one row per object, nested objects flattened.
+
+A list's CSV is every row its filters select, streamed (``CSVTable``); the renderer
+writes what is not a list (one object, or an error).
+"""
 
 import csv
+import hashlib
 import io
+import itertools
+import json
 
+from django.http import StreamingHttpResponse
 from rest_framework import renderers
+
+
+# Objects that may be null, with the columns they flatten to: a null one gives the same
+# columns, empty, so the columns of a release list do not depend on which rows link a base
+# model or were imported (the rows' values of ``base_model`` and ``provenance``).
+NULLABLE_OBJECTS = {
+    "base_model": ("slug", "name", "url"),
+    "provenance": ("dataset", "licence", "url", "last_modified"),
+}
 
 
 def flatten(value, prefix=""):
     """``{"lab": {"slug": "x"}}`` → ``{"lab.slug": "x"}``; a list becomes one cell, items joined by "; "."""
+    if value is None and prefix in NULLABLE_OBJECTS:
+        return {f"{prefix}.{key}": "" for key in NULLABLE_OBJECTS[prefix]}
     if isinstance(value, dict):
         row = {}
         for key, item in value.items():
@@ -55,3 +75,80 @@ class CSVRenderer(renderers.BaseRenderer):
         writer.writeheader()
         writer.writerows(flat)
         return out.getvalue().encode(self.charset)
+
+
+# --------------------------------------------------------------------------
+# A whole list, streamed
+# --------------------------------------------------------------------------
+
+
+class CSVTable:
+    """
+    Every row of ``queryset`` as CSV, the renderer's columns and cells, read in chunks of
+    ``chunk_size`` (``.iterator()``: one query per pass, plus a list serializer's prefetches
+    per chunk) and serialised a chunk at a time by ``serialize(rows)``, so memory holds
+    one chunk, whatever the number of rows.
+
+    The columns are what the renderer makes of a page, over all the rows (in order of
+    first appearance): known only after a first pass, ``plan()``, which also hashes the
+    columns and cells. The body is a function of them alone, so that hash is as good an
+    ETag as one of the bytes (equal bodies, equal tags) and is known before the first byte
+    is sent; ``lines()`` is the second pass, the body itself.
+    """
+
+    def __init__(self, queryset, serialize, chunk_size=500):
+        self.queryset, self.serialize, self.chunk_size = queryset, serialize, chunk_size
+
+    def flat_rows(self):
+        rows = self.queryset.iterator(chunk_size=self.chunk_size)
+        while chunk := list(itertools.islice(rows, self.chunk_size)):
+            for row in self.serialize(chunk):
+                yield {column: neutralise(value) for column, value in flatten(row).items()}
+
+    def plan(self):
+        """(columns, ETag) of the body ``lines()`` will send."""
+        columns, seen = [], set()
+        digest = hashlib.sha256(b"csv")
+        for row in self.flat_rows():
+            for column in row:
+                if column not in seen:
+                    seen.add(column)
+                    columns.append(column)
+            digest.update(json.dumps(list(row.items()), default=str, ensure_ascii=False).encode() + b"\n")
+        digest.update(json.dumps(columns, ensure_ascii=False).encode())
+        return columns, f'"{digest.hexdigest()[:32]}"'
+
+    def lines(self, columns, charset="utf-8"):
+        """The body: the header, then a chunk of rows at a time (bytes)."""
+        out = io.StringIO()
+        # A column the plan did not see (a row changed between the passes) is left out
+        # rather than breaking the body half-way.
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n", extrasaction="ignore")
+
+        def taken():
+            text = out.getvalue()
+            out.seek(0)
+            out.truncate()
+            return text.encode(charset)
+
+        writer.writeheader()
+        yield taken()
+        for count, row in enumerate(self.flat_rows(), 1):
+            writer.writerow(row)
+            if count % self.chunk_size == 0:
+                yield taken()
+        if rest := taken():
+            yield rest
+
+
+class CSVStreamingResponse(StreamingHttpResponse):
+    """
+    A streamed CSV. ``content`` joins the stream, for code in the same process that
+    reads a body whole (the test client's callers); servers read ``streaming_content``.
+    """
+
+    @property
+    def content(self):
+        body = b"".join(self.streaming_content)
+        self.streaming_content = [body]
+        return body

@@ -25,6 +25,28 @@ The rules of loading, all in this file:
 - Everything loads in ONE transaction: on the first error nothing is kept, and the
   ``CommandError`` names the file, the record (position, model, natural key), the
   field and the reason.
+
+Dates. "Published" and "Last updated" are editorial facts, never the moment of loading:
+
+- A record may name ``published_at``, ``updated`` and ``created`` (ISO 8601,
+  ``"2026-04-01T00:00:00Z"``); what it names is saved as given (the loader sets the
+  model's ``keep_given_dates``). On a new row, a date it leaves out follows from those it
+  names: ``updated`` is the latest of them, ``created`` and ``published_at`` (once
+  published) the earliest. On an existing row a date it leaves out keeps its stored
+  value, except that a change the record makes without naming ``updated`` is dated now.
+- A record naming none of them is dated like an edit in the admin: ``updated`` (and
+  ``created``, ``published_at`` of a new published row) is the moment of loading. That is
+  for a file an editor loads by hand, whose rows are new on the site.
+- THE STARTING DATA NAMES ITS DATES. Every record in ``fixtures/*.json`` of a model that
+  has them (labs, people, releases, sources; sections and organizations too) names
+  ``updated``, and ``published_at`` when it is published: the seed's date, 2026-04-01 (its
+  "As of April 2026", month precision: the first of the month), so an editor reading a
+  fixture sees the date it gives. tests/test_honest_dates.py holds the files to this.
+- The change history (which the feeds' leadership changes are read from) records a new
+  row at its ``updated``; a new row without dates of its own (a role, a backing, a
+  relation, a citation) at the latest date the records of this load give the rows it
+  links (the role's person and lab), or now if they give none.
+- Reloading is still idempotent: the dates a record names are compared like any field.
 """
 
 import json
@@ -38,10 +60,13 @@ from django.core.exceptions import NON_FIELD_ERRORS, FieldDoesNotExist, ObjectDo
 from django.core.management.base import BaseCommand, CommandError
 from django.core.serializers.base import DeserializationError
 from django.db import DatabaseError, transaction
+from django.utils import timezone
 
-from profiles.models import Lab
+from profiles.models import Lab, PublicationState, TimestampedModel
 
 FIXTURE_DIR = Path(settings.BASE_DIR) / "fixtures"
+# The editorial dates a record may name (see "Dates" above).
+DATE_FIELDS = ("created", "updated", "published_at")
 
 
 class RecordError(Exception):
@@ -75,12 +100,13 @@ class Command(BaseCommand):
 
         loaded, created = Counter(), 0
         seen = {}  # (model label, natural key) -> where it was first given
+        dated = {}  # (model label, pk) -> the `updated` a record of this load gave the row
         with transaction.atomic():
             for path in paths:
                 for position, record in enumerate(read_records(path), start=1):
                     where = f"{display(path)}, record {position}"
                     try:
-                        instance, is_new = load_record(record, seen, where)
+                        instance, is_new = load_record(record, seen, where, dated)
                     except RecordError as error:
                         raise CommandError(f"{where} ({record['model']} {describe(record)}): {error}") from error
                     loaded[instance._meta] += 1
@@ -125,8 +151,14 @@ def read_records(path):
     return data
 
 
-def load_record(record, seen, where):
-    """Validate and save one record; return (instance, created?). Raises RecordError."""
+def load_record(record, seen, where, dated=None):
+    """
+    Validate and save one record; return (instance, created?). Raises RecordError.
+
+    ``dated`` collects the dates records of this load give, for rows without dates of
+    their own that link those rows (see "Dates" above).
+    """
+    dated = {} if dated is None else dated
     if "pk" in record:
         # Numeric ids differ between databases; natural keys are what make a reload idempotent.
         raise RecordError("pk", "fixtures use natural keys, not \"pk\"; remove it.")
@@ -147,13 +179,24 @@ def load_record(record, seen, where):
     seen[key] = where
 
     is_new = instance.pk is None
+    named_dates = keep_given_dates(instance, record["fields"], is_new)
     try:
         instance.full_clean()
         if stored is not None and not differs(instance, stored):
             # Unchanged: no write, so a reload adds no history entry and bumps no version.
+            if named_dates:
+                dated[(model._meta.label_lower, instance.pk)] = instance.updated
             return instance, False
+        if named_dates and "updated" not in named_dates and not is_new:
+            instance.updated = timezone.now()  # a change the record does not date is made now
+        if is_new:
+            when = history_date(instance, named_dates, dated)
+            if when is not None:
+                instance._history_date = when  # django-simple-history's date for the "+" record
         # A normal save: Markdown is rendered and published_at is set, as in the admin.
         instance.save()
+        if named_dates:
+            dated[(model._meta.label_lower, instance.pk)] = instance.updated
         for name, values in deserialized.m2m_data.items():
             getattr(instance, name).set(values)
     except ValidationError as error:
@@ -161,6 +204,48 @@ def load_record(record, seen, where):
     except DatabaseError as error:
         raise RecordError("", f"the database refused the row: {error}") from error
     return instance, is_new
+
+
+def keep_given_dates(instance, named, is_new):
+    """
+    The editorial dates ``named`` gives, kept as given (see "Dates" above): returns the
+    names of those it gives, after filling a new row's others from them.
+    """
+    given = [name for name in DATE_FIELDS if name in named and hasattr(instance, name)]
+    if not given:
+        return []
+    instance.keep_given_dates = True
+    if is_new:
+        values = [getattr(instance, name) for name in given if getattr(instance, name) is not None]
+        if values:
+            # (Never later than now: a scheduled go-live given alone is not an edit to come.)
+            latest, earliest = (min(value, timezone.now()) for value in (max(values), min(values)))
+            if "updated" not in given:
+                instance.updated = latest
+            if "created" not in given:
+                instance.created = earliest
+            if "published_at" not in given and getattr(instance, "state", None) == PublicationState.PUBLISHED:
+                instance.published_at = earliest
+    return given
+
+
+def history_date(instance, named_dates, dated):
+    """
+    When the change history records a new row (see "Dates" above): its ``updated`` when
+    its record gave dates; for a row without dates of its own, the latest date records
+    of this load gave the rows it links; otherwise None (now).
+    """
+    if named_dates:
+        return instance.updated
+    if isinstance(instance, TimestampedModel):
+        return None
+    linked = [
+        dated.get((field.related_model._meta.label_lower, getattr(instance, field.attname)))
+        for field in instance._meta.concrete_fields
+        if field.many_to_one and getattr(instance, field.attname) is not None
+    ]
+    linked = [when for when in linked if when is not None]
+    return max(linked) if linked else None
 
 
 def keep_unnamed_fields(instance, named):
