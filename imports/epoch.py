@@ -591,13 +591,11 @@ class Importer:
                     action = decide(field, ours, theirs[field], baseline.get(field), record is not None)
                     if action == "propose" and field == "country":
                         self.propose(field, ours, theirs[field], lab=lab, row=f"{name} (organisation)")
-                    elif action == "set" and lab.state != PublicationState.PUBLISHED:
-                        setattr(lab, field, theirs[field])
-                        lab.save()
-                        self.counts["labs updated"] += 1
-                    # A published lab's empty country or kind is filled in its draft (self.lab_edits).
                     elif action == "set":
+                        # Written with the lab's releases (import_rows): in place, or in its draft.
                         self.lab_edits[lab.pk][field] = theirs[field]
+                        if fact["last_modified"]:
+                            self.lab_dates[lab.pk] = max(fact["last_modified"], self.lab_dates.get(lab.pk, fact["last_modified"]))
             if record is None:
                 fresh.append(ImportedRecord(
                     dataset=EPOCH, kind=RecordKind.ORGANIZATION, key=name_key(name)[:300], lab=lab, values=theirs,
@@ -684,6 +682,7 @@ class Importer:
         facts = self.organization_facts()
         self.created_labs = set()
         self.lab_edits = defaultdict(dict)
+        self.lab_dates = {}
         before = set(Lab.objects.values_list("pk", flat=True))
         labs = self.resolve_labs(facts)
         self.created_labs = {lab.pk for lab in labs.values() if lab.pk not in before}
@@ -789,7 +788,19 @@ class Importer:
         if lab_changes:
             for field, value in lab_changes.items():
                 setattr(lab, field, value)
-            lab.save()
+            if self.starting and lab.pk in self.lab_dates:
+                # Starting data is dated by its sources: the later of ours and Epoch's rows.
+                lab.keep_given_dates = True
+                lab.updated = max(lab.updated, self.lab_dates[lab.pk])
+            try:
+                lab.full_clean()
+            except ValidationError as error:
+                lab.refresh_from_db()
+                for field, messages in error.message_dict.items():
+                    self.problems.append(Problem(rows[0].line if rows else 0, field, " ".join(messages), lab.name))
+            else:
+                lab.save()
+                self.counts["labs updated"] += 1
         if direct:
             existing = self.releases_by_lab.get(lab.pk, {})  # read once for every lab (run_import)
         else:  # inside the draft's capture: the rows as the draft has them

@@ -330,3 +330,15 @@ def test_the_whole_snapshot_imports_and_every_row_is_accounted_for(starting_data
     assert len(api_releases(lab="shanghai-ai-laboratory", page_size=100)) >= 25
     assert ProposedChange.objects.filter(release__slug="internlm2-5", status="open").count() == 2
     assert re.search(r"in \d+\.\d s", output)
+
+
+def test_a_seed_lab_gets_the_country_it_lacked_dated_by_the_rows(starting_data, tmp_path):
+    lab = Lab.objects.get(slug="deepseek")
+    assert not lab.country
+    deepseek = row(model="DeepSeek-V3", organization="DeepSeek", countries="China", categories="Industry",
+                   last_modified="2025-01-20 10:00:00+00:00")
+    run_import(write_csv(tmp_path, [deepseek]), starting=True)
+    lab.refresh_from_db()
+    assert lab.country == "CN"
+    # "Last updated" is the later of the seed's date and the row's, not the moment of loading.
+    assert lab.updated.date().isoformat() == "2026-04-01"
