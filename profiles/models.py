@@ -10,7 +10,9 @@ written here holds everywhere.
 
 import datetime
 import functools
+import math
 import re
+import typing
 import uuid
 
 from django.conf import settings
@@ -21,7 +23,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, models, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.db.models.lookups import Exact, LessThanOrEqual
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, JSONObject
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -191,6 +193,41 @@ def live(prefix, now):
 def is_live(state, published_at, now=None):
     """``live()`` for a row in memory: published, and its go-live time reached."""
     return state == PublicationState.PUBLISHED and published_at is not None and published_at <= (now or timezone.now())
+
+
+class JSONGroupArray(models.Aggregate):
+    """
+    The grouped values as one JSON array: ``json_group_array`` on SQLite, ``jsonb_agg`` on
+    PostgreSQL (jsonb, which Django reads as text and the JSONField parses).
+    """
+
+    function = "JSON_GROUP_ARRAY"
+    output_field = models.JSONField()
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
+
+
+def json_rows(queryset, group_by, **fields):
+    """
+    Rows of a related table as one JSON column of the outer row, for ``annotate()``:
+    ``queryset`` (correlated to the outer row through ``group_by``) as a list of objects with
+    ``fields`` (key → lookup), or None when it has no rows. A to-many relation a list needs
+    for every row (a release's co-developers) then costs no query of its own, on pages and in
+    the API's ``values()`` fast path alike; the order within the list is the reader's to impose.
+    """
+    rows = queryset.order_by().values(group_by).annotate(rows=JSONGroupArray(JSONObject(**fields))).values("rows")
+    return models.Subquery(rows, output_field=models.JSONField())
+
+
+class LabLink(typing.NamedTuple):
+    """A lab as a link names it (read from a JSON column, not a model instance)."""
+
+    slug: str
+    name: str
+
+    def get_absolute_url(self):
+        return reverse_slug("profiles:lab-detail", self.slug)
 
 
 class PublishableQuerySet(models.QuerySet):
@@ -479,6 +516,8 @@ class LabQuerySet(PublishableQuerySet):
             self.select_related("parent_lab", "parent_organization")
             # Rides along with each row, so that the lab knows which sources to cite.
             .annotate(profile_preview=models.Value(preview, output_field=models.BooleanField()))
+            # Releases of other labs it co-developed, as a JSON column (Lab.profile_codeveloped_releases).
+            .annotate(codeveloped_rows=_codeveloped_rows(preview))
             .prefetch_related(
                 "sections",
                 # Copies: prefetching writes into its queryset (the instance it serves).
@@ -532,13 +571,55 @@ def _profile_querysets(preview):
     now = QueryTime()
     return {
         "roles": (Role.objects.all() if preview else Role.objects.public(now)).select_related("person"),
-        # The family's lab too: a link to the family asks whether it is public (Release.is_public).
-        "releases": (Release.objects.all() if preview else Release.objects.published(now)).select_related("family__lab"),
+        # The family's and base model's labs too: a link to either asks whether it is public
+        # (Release.is_public); the imported record decides the data credit; the co-developers
+        # are a column (``with_related``).
+        "releases": (Release.objects.all() if preview else Release.objects.published(now))
+        .select_related("family__lab", "base_model__lab", "imported")
+        .annotate(codeveloper_rows=_codeveloper_rows()),
         "backings": Backing.objects.select_related("organization"),
         "relations": (
             LabRelation.objects.all() if preview else LabRelation.objects.filter(live("other_lab", now))
         ).select_related("other_lab"),
     }
+
+
+@functools.cache
+def _codeveloped_rows(preview):
+    """
+    A lab's co-developments as a JSON column (``json_rows``): the releases of other labs it
+    co-developed, each with its lead lab and whether it was imported (for the data credit).
+    Readers get the reader rule (``Codeveloper.objects.public()``: the release and its lab
+    live; the lab itself is the row shown); a preview shows them all.
+    """
+    rows = Codeveloper.objects.filter(lab=OuterRef("pk"))
+    if not preview:
+        now = QueryTime()
+        rows = rows.filter(live("release", now), live("release__lab", now))
+    return json_rows(
+        rows, "lab",
+        slug="release__slug", name="release__name", released="release__released",
+        released_precision="release__released_precision", lab_slug="release__lab__slug",
+        lab_name="release__lab__name", imported_dataset="release__imported__dataset",
+    )
+
+
+class CodevelopedRelease(typing.NamedTuple):
+    """A release of another lab that a lab co-developed (``Lab.profile_codeveloped_releases``)."""
+
+    slug: str
+    name: str
+    released: datetime.date | None
+    released_precision: str
+    lab: LabLink
+    imported_dataset: str | None
+
+    def get_absolute_url(self):
+        return reverse_slug("profiles:release-detail", self.slug)
+
+    @property
+    def released_display(self):
+        return format_partial_date(self.released, self.released_precision)
 
 
 class Lab(PublishableModel):
@@ -709,6 +790,29 @@ class Lab(PublishableModel):
     def flagship_releases(self):
         return [release for release in self.releases.all() if release.is_flagship]
 
+    @functools.cached_property
+    def profile_codeveloped_releases(self):
+        """
+        Releases of other labs this lab co-developed (not those it made), newest first, each
+        with its lead lab: from ``with_profile()``'s column, or one query without it.
+        """
+        if "codeveloped_rows" in self.__dict__:
+            rows = self.codeveloped_rows
+        else:
+            rows = Lab.objects.filter(pk=self.pk).values_list(_codeveloped_rows(False), flat=True).first()
+        releases = [
+            CodevelopedRelease(
+                slug=row["slug"], name=row["name"],
+                released=datetime.date.fromisoformat(str(row["released"])[:10]) if row["released"] else None,
+                released_precision=row["released_precision"], lab=LabLink(row["lab_slug"], row["lab_name"]),
+                imported_dataset=row["imported_dataset"],
+            )
+            for row in rows or ()
+        ]
+        return sorted(releases, key=lambda release: (
+            release.released is None, -release.released.toordinal() if release.released else 0, release.name,
+        ))
+
     def release_groups(self):
         """
         Releases grouped by family, newest first: [(family_release, [members...]), ...].
@@ -825,6 +929,22 @@ class PersonQuerySet(PublishableQuerySet):
         )
         return self.prefetch_related(
             Prefetch("roles", queryset=roles.order_by(F("start").desc(nulls_first=True), "order"))
+        )
+
+    def for_index(self):
+        """
+        A list of people (the people index, search results): each with the roles a reader
+        may see (``Role.objects.public()``), current first, then the most recently ended,
+        in one extra query for the whole page.
+        """
+        roles = Role.objects.public().select_related("lab", "organization")
+        return self.prefetch_related(
+            Prefetch(
+                "roles",
+                queryset=roles.order_by(
+                    F("end").desc(nulls_first=True), F("start").desc(nulls_last=True), "order", "pk"
+                ),
+            )
         )
 
     def search(self, query):
@@ -1068,8 +1188,16 @@ class ReleaseQuerySet(PublishableQuerySet):
         return super().published(now).filter(live("lab", now))
 
     def with_related(self):
-        """A release list or page: its lab and family (and the family's lab, for ``is_public``) in the same query."""
-        return self.select_related("lab", "family__lab")
+        """
+        A release list or page: its lab, family and base model (with their labs, for
+        ``is_public``) and its imported record (the data credit) in the same query, and the
+        co-developers readers may see as a JSON column of the row (``codeveloper_rows``, read
+        by ``Release.public_co_developers``), so no page of releases, nor the API's
+        ``values()`` fast path, queries once more for them.
+        """
+        return self.select_related("lab", "family__lab", "base_model__lab", "imported").annotate(
+            codeveloper_rows=_codeveloper_rows()
+        )
 
     def open_weights(self):
         return self.filter(accessibility__in=OPEN_WEIGHTS_ACCESS)
@@ -1082,6 +1210,27 @@ class ReleaseQuerySet(PublishableQuerySet):
             self, query, [("name", "A"), ("description", "C")],
             related=[RelatedNames(Lab.objects.published(), "name", "pk", via="lab")],
         )
+
+
+@functools.cache
+def _codeveloper_rows():
+    """
+    A release's co-developers as a JSON column (``json_rows``), by the reader rule
+    (``Codeveloper.objects.public()``): the co-developer lab live. The release's own rule is
+    the outer queryset's (a staff preview of a draft release still names only live labs).
+    """
+    return json_rows(
+        Codeveloper.objects.filter(live("lab", QueryTime()), release=OuterRef("pk")), "release",
+        slug="lab__slug", name="lab__name", order="order", id="id",
+    )
+
+
+# Figures that are counts or amounts: a positive number, or unknown (the constraints of
+# Release, and its clean(), which puts the error on the field).
+POSITIVE_FIGURES = (
+    ("parameters", "number of parameters"), ("training_compute", "training compute"),
+    ("dataset_size", "training dataset size"),
+)
 
 
 class Release(PublishableModel):
@@ -1172,10 +1321,7 @@ class Release(PublishableModel):
                     condition=Q(**{f"{name}__isnull": True}) | Q(**{f"{name}__gt": 0}), name=f"release_{name}_positive",
                     violation_error_message=f"The {label} must be a positive number.",
                 )
-                for name, label in (
-                    ("parameters", "number of parameters"), ("training_compute", "training compute"),
-                    ("dataset_size", "training dataset size"),
-                )
+                for name, label in POSITIVE_FIGURES
             ],
         ]
 
@@ -1204,6 +1350,10 @@ class Release(PublishableModel):
                 errors["family"] = "Families cannot contain each other."
         if self.base_model_id and self.base_model_id == self.pk:
             errors["base_model"] = "A release cannot be fine-tuned from itself."
+        for name, label in POSITIVE_FIGURES:
+            value = getattr(self, name)
+            if value is not None and not (math.isfinite(value) and value > 0):
+                errors[name] = f"The {label} must be a positive number."
         if not isinstance(self.domains, list) or any(value not in Domain.values for value in self.domains):
             errors["domains"] = (
                 f"A list of domains, each one of: {', '.join(Domain.values)}."
@@ -1243,6 +1393,21 @@ class Release(PublishableModel):
     def is_public(self):
         """As ``Release.objects.published()``: live, and of a live lab."""
         return super().is_public and self.lab.is_public
+
+    @functools.cached_property
+    def public_co_developers(self):
+        """
+        The labs that co-developed it which readers may see, in author order, as ``LabLink``s:
+        from ``with_related()``'s column, or one query without it.
+        """
+        if "codeveloper_rows" in self.__dict__:
+            rows = self.codeveloper_rows
+        elif self.pk is None:
+            rows = None
+        else:
+            rows = Release.objects.filter(pk=self.pk).values_list(_codeveloper_rows(), flat=True).first()
+        rows = sorted(rows or (), key=lambda row: (row["order"], row["id"]))
+        return [LabLink(row["slug"], row["name"]) for row in rows]
 
 
 class CodeveloperQuerySet(models.QuerySet):
@@ -1290,7 +1455,9 @@ class Codeveloper(models.Model):
     natural_key.dependencies = ["profiles.release", "profiles.lab"]
 
     def clean(self):
-        if self.release_id and self.lab_id and self.release.lab_id == self.lab_id:
+        # The release may be new (an admin inline or an API write of a release not saved yet).
+        release = self.release if self.release_id or Codeveloper.release.is_cached(self) else None
+        if release is not None and self.lab_id and release.lab_id == self.lab_id:
             raise ValidationError({"lab": f"{self.lab} made this release; a co-developer is another lab."})
 
 
@@ -1501,6 +1668,12 @@ class SourceQuerySet(PublishableQuerySet):
                 queryset=Citation.objects.public().select_related("lab", "section__lab", "release__lab", "person"),
             )
         )
+
+    def search(self, query):
+        """Sources matching every word of ``query`` (title, publisher, author), best first."""
+        from .search import search
+
+        return search(self, query, [("title", "A"), ("publisher", "B"), ("author", "B")])
 
 
 class Source(PublishableModel):

@@ -161,8 +161,17 @@ def related_contains(related, term):
 
 
 def _postgres_term(model, term, fields):
-    # The GIN-indexed document, word prefixes ("intern" finds "InternLM").
-    matches = Q(document_match(model, f"{term}:*"))
+    if model._meta.db_table in DOCUMENTS:
+        # The GIN-indexed document, word prefixes ("intern" finds "InternLM").
+        matches = Q(document_match(model, f"{term}:*"))
+    else:
+        # A table with no search index (sources): the same match on its fields, with the
+        # document built row by row (a sequential scan; an index would need a migration).
+        from django.contrib.postgres.search import SearchQuery, SearchVector, SearchVectorExact
+
+        matches = Q(SearchVectorExact(
+            SearchVector(*fields, config=CONFIG), SearchQuery(f"{term}:*", search_type="raw", config=CONFIG)
+        ))
     # Substrings of names (Chinese names are one token to the English parser).
     for field in fields[:2]:
         matches |= Q(**{f"{field}__icontains": term})

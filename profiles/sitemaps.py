@@ -59,7 +59,7 @@ class IndexPagesSitemap(Sitemap):
     priority = 0.9
 
     def items(self):
-        return ["profiles:home", "profiles:lab-list", "profiles:release-list", "profiles:source-list"]
+        return ["profiles:home", "profiles:lab-list", "profiles:person-list", "profiles:release-list", "profiles:source-list"]
 
     def location(self, name):
         return reverse(name)

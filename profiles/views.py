@@ -4,15 +4,22 @@ what a reader may see and prefetch it, so every page runs a fixed number of quer
 and hands it to a template; the views only pick and arrange.
 """
 
+import datetime
+import re
+
+from django.core.paginator import Paginator
+from django.db.models import Count
+from django.db.models.functions import ExtractYear
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.functional import cached_property
 from django.views.generic import DetailView, ListView, TemplateView, View
+from django_countries import countries
 
 from . import documents
 from .caching import PublicPageCacheMixin, SharedCountMixin, count_key, kept_for_readers
-from .filters import LabIndexFilter
+from .filters import LabIndexFilter, PersonFilter
 from .slug_history import OldSlugRedirectMixin
 from .timeline import build_timeline
 from .models import (
@@ -231,6 +238,35 @@ class CompareView(PublicPageCacheMixin, TemplateView):
         return context
 
 
+class PersonListView(PublicPageCacheMixin, SharedCountMixin, ListView):
+    """
+    The people index: search, filters by lab and by role with counts (profiles/filters.py),
+    all in the query string; each person with the roles a reader may see, current first.
+    """
+
+    template_name = "profiles/person_list.html"
+    context_object_name = "people"
+    paginate_by = 30
+
+    def get_queryset(self):
+        self.filterset = PersonFilter(self.request.GET, queryset=Person.objects.published())
+        return self.filterset.qs.for_index()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["filter"] = self.filterset
+        # As the lab index's: the same for every page of the same filters, retired by any save.
+        context["facets"] = kept_for_readers(
+            "people-facets", count_key(self.request, {"page"}),
+            lambda: self.filterset.facet_counts(Person.objects.published()),
+        )
+        data = self.filterset.form.cleaned_data
+        context["query"] = (data.get("q") or "").strip()
+        context["selected_lab"] = (data.get("lab") or "").strip()
+        context["filtered"] = any(self.request.GET.get(key, "").strip() for key in ("q", "lab", "role"))
+        return context
+
+
 class PersonDetailView(PublicPageCacheMixin, PreviewableDetailMixin, OldSlugRedirectMixin, DetailView):
     model = Person
     template_name = "profiles/person_detail.html"
@@ -242,7 +278,10 @@ class PersonDetailView(PublicPageCacheMixin, PreviewableDetailMixin, OldSlugRedi
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["current_roles"] = self.object.current_roles()
-        context["past_roles"] = self.object.past_roles()
+        # Roles over time: the most recently ended first.
+        context["past_roles"] = sorted(
+            self.object.past_roles(), key=lambda role: (role.end, role.start or datetime.date.min), reverse=True
+        )
         context["sources"] = public_sources().filter(citations__person=self.object).distinct()
         return context
 
@@ -340,6 +379,129 @@ class SourceDetailView(PublicPageCacheMixin, PreviewableDetailMixin, OldSlugRedi
 
     def get_queryset(self):
         return self.base_queryset().with_citations()
+
+
+class SearchView(PublicPageCacheMixin, TemplateView):
+    """
+    /search/?q=: labs, people, releases and sources matching every word of ``q``, each kind
+    through its model's ``search()`` among the rows readers may see (``published()``), best
+    first within each kind. Facets, each counted under the others: ``kind`` (one kind, a
+    page at a time), ``country`` (labs', and releases' by their lab's) and ``year``
+    (releases'). A facet a kind does not have leaves that kind out (a year: releases only).
+    The same number of queries whatever the number of results.
+    """
+
+    template_name = "profiles/search.html"
+    KINDS = (("lab", "Labs"), ("person", "People"), ("release", "Releases"), ("source", "Sources"))
+    group_size = 5  # results of each kind when every kind is shown
+    paginate_by = 20  # results a page when one kind is chosen
+
+    def parameters(self):
+        """q, kind, country and year from the query string; a value that is not one is ignored."""
+        get = self.request.GET
+        kind = get.get("kind", "")
+        country = get.get("country", "").strip().upper()
+        year = get.get("year", "").strip()
+        return (
+            get.get("q", "").strip(),
+            kind if kind in dict(self.KINDS) else "",
+            country if country and countries.name(country) else "",
+            int(year) if re.fullmatch(r"[12][0-9]{3}", year) else None,
+        )
+
+    @staticmethod
+    def matches(kind, query, country=None, year=None):
+        """The rows of ``kind`` matching ``query`` under the country and year facets, or None if a facet rules the kind out."""
+        if kind == "lab":
+            if year:
+                return None
+            labs = Lab.objects.published().search(query)
+            return labs.filter(country=country) if country else labs
+        if kind == "release":
+            releases = Release.objects.published().search(query)
+            if country:
+                releases = releases.filter(lab__country=country)
+            return releases.filter(released__year=year) if year else releases
+        if country or year:
+            return None
+        return (Person if kind == "person" else Source).objects.published().search(query)
+
+    @staticmethod
+    def for_display(kind, keys):
+        """
+        The rows of ``keys`` (a page of a search, best first) with what their template shows.
+        The page's keys are picked first: a lab's counts and a release's co-developers,
+        annotated on the search itself, were computed for every match before the sort.
+        """
+        model = {"lab": Lab, "person": Person, "release": Release, "source": Source}[kind]
+        rows = model.objects.filter(pk__in=keys)
+        if kind in ("lab", "person"):
+            rows = rows.for_index()
+        elif kind == "release":
+            rows = rows.with_related()
+        by_key = {row.pk: row for row in rows}
+        return [by_key[key] for key in keys if key in by_key]
+
+    def facets(self, query, kind, country, year, counts):
+        """(kinds, countries, years), each [(value, label, count, selected)], choices nobody has left out."""
+        kinds = [
+            (value, label, counts.get(value, 0), value == kind)
+            for value, label in self.KINDS if counts.get(value) or value == kind
+        ]
+        by_country = {}
+        labs = self.matches("lab", query) if kind in ("", "lab") and not year else None
+        releases = self.matches("release", query, year=year) if kind in ("", "release") else None
+        for rows, field in ((labs, "country"), (releases, "lab__country")):
+            if rows is not None:
+                for code, n in rows.order_by().values_list(field).annotate(n=Count("pk")).values_list(field, "n"):
+                    if code:
+                        by_country[code] = by_country.get(code, 0) + n
+        if country:
+            by_country.setdefault(country, 0)
+        country_choices = sorted(
+            ((code, countries.name(code), n, code == country) for code, n in by_country.items()), key=lambda c: c[1]
+        )
+        year_choices = []
+        if kind in ("", "release"):
+            releases = self.matches("release", query, country=country).exclude(released=None)
+            years = dict(
+                releases.order_by().annotate(year=ExtractYear("released")).values_list("year")
+                .annotate(n=Count("pk")).values_list("year", "n")
+            )
+            if year:
+                years.setdefault(year, 0)
+            year_choices = [(str(value), str(value), years[value], value == year) for value in sorted(years, reverse=True)]
+        return kinds, country_choices, year_choices
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query, kind, country, year = self.parameters()
+        context.update(query=query, kind=kind, country=country, year=year, groups=[], releases=[])
+        if not query:
+            return context
+        found = {value: self.matches(value, query, country, year) for value, _label in self.KINDS}
+        # Every kind's count (the kind facet's), whichever kind is chosen.
+        counts = {value: rows.count() for value, rows in found.items() if rows is not None}
+        for value, label in self.KINDS:
+            if not counts.get(value) or (kind and value != kind):
+                continue
+            group = {"kind": value, "label": label, "count": counts[value]}
+            keys = found[value].values_list("pk", flat=True)
+            if kind:
+                paginator = Paginator(keys, self.paginate_by)
+                paginator.count = counts[value]  # counted above
+                page = paginator.get_page(self.request.GET.get("page"))
+                group["rows"] = self.for_display(value, list(page.object_list))
+                context.update(paginator=paginator, page_obj=page, is_paginated=page.has_other_pages())
+            else:
+                group["rows"] = self.for_display(value, list(keys[: self.group_size]))
+            context["groups"].append(group)
+            if value == "release":
+                context["releases"] = group["rows"]
+        context["total"] = counts.get(kind, 0) if kind else sum(counts.values())
+        context["kinds"], context["countries"], context["years"] = self.facets(query, kind, country, year, counts)
+        context["filtered"] = bool(kind or country or year)
+        return context
 
 
 class PreviewLinkView(View):

@@ -105,6 +105,8 @@ def form_data(response):
             elif isinstance(field, forms.BooleanField):
                 if value:
                     data[bound.html_name] = "on"
+            elif isinstance(field, forms.MultipleChoiceField):  # a release's domains: a box per value
+                data[bound.html_name] = [str(item) for item in value or []]
             else:
                 data[bound.html_name] = "" if value is None else str(value)
     return data

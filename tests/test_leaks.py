@@ -28,7 +28,10 @@ from django.test import Client, override_settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from profiles.models import Citation, Lab, Organization, Person, PublicationState, Release, Role, Section, Source
+from imports.models import ImportedRecord
+from profiles.models import (
+    Citation, Codeveloper, Lab, Organization, Person, PublicationState, Release, Role, Section, Source,
+)
 from profiles.sitemaps import SITEMAPS
 from tests.factories import (
     cite,
@@ -67,8 +70,10 @@ def world():
     make_role(person, lab, title="Director")
     source = make_source("Open Source", url="https://example.org/open")
     cite(source, lab=lab, claim="A public claim.")
-    release = make_release(lab, "Open Model")
+    release = make_release(lab, "Open Model", parameters=7e9, domains=["language"])
     cite(source, release=release)
+    # Imported: its pages and API answers carry the data credit and provenance too.
+    ImportedRecord.objects.create(key="Open Model", release=release, values={"parameters": 7e9})
     make_section(lab, body="Public history.")
     make_relation(lab, other, kind="competitor")
     make_backing(lab)
@@ -79,7 +84,11 @@ def world():
         # A lab in this state: its section, release, people and relations must stay unseen.
         hidden_lab = make_lab(f"{m}lab", slug=f"{m}lab", summary=f"{m}labsummary", **hidden(state))
         make_section(hidden_lab, body=f"{m}labsection")
-        make_release(hidden_lab, f"{m}labrelease", slug=f"{m}labrelease")
+        hidden_labs_release = make_release(hidden_lab, f"{m}labrelease", slug=f"{m}labrelease")
+        # The published release was co-developed with the lab in this state; and the lab in
+        # this state's release was co-developed by the published other lab.
+        Codeveloper.objects.create(release=release, lab=hidden_lab, order=len(STATES))
+        Codeveloper.objects.create(release=hidden_labs_release, lab=other)
         make_role(person, hidden_lab, title=f"{m}roleatlab")
         make_relation(lab, hidden_lab, kind="partner", note=f"{m}relationnote")
         cite(source, lab=hidden_lab, claim=f"{m}labclaim")
@@ -88,6 +97,13 @@ def world():
         # A release in this state, of a published lab, cited by a published source.
         hidden_release = make_release(lab, f"{m}release", slug=f"{m}release", description=f"{m}releasetext", **hidden(state))
         cite(source, release=hidden_release, claim=f"{m}releaseclaim")
+        # Co-developed by the published other lab.
+        Codeveloper.objects.create(release=hidden_release, lab=other)
+        # Published releases fine-tuned from the release in this state, and from the release
+        # of the lab in this state (published itself, but not public).
+        tuned = make_release(lab, f"Tune of {state}", base_model=hidden_release)
+        tuned_elsewhere = make_release(lab, f"Tune of the lab {state}", base_model=hidden_labs_release)
+        published["releases"] += [tuned, tuned_elsewhere]
         # A family in this state with a published member.
         family = make_release(lab, f"{m}family", slug=f"{m}family", kind="model_family", **hidden(state))
         member = make_release(lab, f"Member of {state}", family=family)
@@ -159,6 +175,20 @@ def page_urls(world):
     urls["profiles:compare"].append("/compare/?" + urlencode({"labs": ",".join(slugs[:4])}))
     for slug in slugs:
         urls["profiles:release-list"].append(f"/releases/?lab={slug}")
+        urls["profiles:person-list"].append(f"/people/?lab={slug}")
+    # The people index's filters, and searches that find published rows next to unpublished
+    # ones ("of": "Tune of draft", "Member of draft"...) in every kind and facet; a marker
+    # itself is searched in test_searching_a_prefix_... (a page echoes the query).
+    urls["profiles:person-list"] += [
+        "/people/?role=current", "/people/?role=past", "/people/?role=Director", "/people/?q=open",
+        f"/people/?lab={slugs[0]}&role=current",
+    ]
+    urls["profiles:search"] += [
+        f"/search/?{urlencode({'q': q, **facets})}"
+        for q in ("open", "of", "lab", "source", "person", "model")
+        for facets in ({}, {"kind": "lab"}, {"kind": "person"}, {"kind": "release"}, {"kind": "source"},
+                       {"year": "2024"}, {"country": "CN"})
+    ]
     return urls
 
 
@@ -188,6 +218,9 @@ def search_urls(query):
         f"/api/sources/?search={q}", f"/api/organizations/?search={q}",
         f"/api/releases/?lab={q}", f"/api/releases/?family={q}", f"/api/people/?lab={q}",
         f"/api/releases/?search={q}&format=csv",
+        f"/people/?q={q}", f"/people/?lab={q}", f"/people/?role={q}",
+        f"/search/?q={q}", f"/search/?q={q}&kind=person", f"/search/?q={q}&kind=release",
+        f"/search/?q={q}&kind=source",
     ]
 
 

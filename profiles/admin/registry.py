@@ -22,10 +22,14 @@ from django.utils.safestring import mark_safe
 from django.utils.text import capfirst, slugify
 from django_countries.filters import CountryFilter
 
+from imports.resources import LabResource, PersonResource, ProfileImportExportMixin, ReleaseResource, SourceResource
+
 from ..models import (
     MARKDOWN_HELP,
     Backing,
     Citation,
+    Codeveloper,
+    Domain,
     Lab,
     LabRelation,
     Organization,
@@ -40,6 +44,7 @@ from .workflow import (
     WORKFLOW_ACTIONS,
     DocumentAdminMixin,
     HistoryAdminMixin,
+    VersionedAdminForm,
     VersionedInlineMixin,
     WorkflowAdminMixin,
     deleted_labs_view,
@@ -240,8 +245,48 @@ class PersonRoleInline(EditorInline, admin.TabularInline):
         return super().get_queryset(request).filter(lab__isnull=True)
 
 
+class DomainsField(forms.MultipleChoiceField):
+    """A release's ``domains`` (a JSON list of ``Domain`` values) as a box to tick for each domain."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("choices", Domain.choices)
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def prepare_value(self, value):
+        return value if isinstance(value, (list, tuple)) else []
+
+
+class ReleaseForm(VersionedAdminForm):
+    """A release's form (its own page and the lab's inline): domains are ticked, not typed as JSON."""
+
+    domains = DomainsField(
+        label="domains",
+        help_text="What it works on: tick every one of Epoch AI's domains that applies.",
+    )
+
+    def clean_domains(self):
+        chosen = self.cleaned_data.get("domains") or []
+        stored = list(self.instance.domains or []) if self.instance.pk else []
+        # The stored order first (an import's), then what was ticked anew, so a form saved
+        # unchanged stores exactly what it read (no draft of a change nobody made).
+        return [value for value in stored if value in chosen] + [value for value in chosen if value not in stored]
+
+
+RELEASE_FIGURES_FIELDS = [
+    "domains",
+    ("parameters", "training_compute", "dataset_size"),
+    "training_hardware",
+    ("base_model", "base_model_name"),
+    "confidence",
+]
+
+
 class ReleaseInline(VersionedInlineMixin, EditorInline, admin.StackedInline):
     model = Release
+    form = ReleaseForm
     fk_name = "lab"
     # Every field an editor keeps of a release, in rows that fit a 1280 px screen; the
     # inline folds away (a profile has dozens). Its citations are on its own page
@@ -255,15 +300,33 @@ class ReleaseInline(VersionedInlineMixin, EditorInline, admin.StackedInline):
         ("accessibility", "license"),
         ("distribution", "url"),
         "description",
+        *RELEASE_FIGURES_FIELDS,  # co-developers are edited on the release's own page
         "version",  # hidden: a release changed elsewhere since the page was opened is refused
     ]
     prepopulated_fields = {"slug": ("name",)}
-    autocomplete_fields = ["family"]
+    autocomplete_fields = ["family", "base_model"]
     show_change_link = True
     needs_saved_parent = True  # Release.clean() compares the date with the saved lab's founding
 
     def get_queryset(self, request):
         # Whether a row is on the site (its "View on site" link) asks about its lab too.
+        return super().get_queryset(request).select_related("lab")
+
+
+class CodeveloperInline(EditorInline, admin.TabularInline):
+    """
+    The other labs that built a release with its lab. Rows of the lab's document
+    (documents.document_parts: "codevelopers"): no admin of their own, only this inline.
+    """
+
+    model = Codeveloper
+    fk_name = "release"
+    verbose_name_plural = "co-developers (other labs that built it)"
+    ordering = ["order", "id"]
+    fields = ["lab", "order"]
+    autocomplete_fields = ["lab"]
+
+    def get_queryset(self, request):
         return super().get_queryset(request).select_related("lab")
 
 
@@ -351,7 +414,8 @@ class CitedByFilter(admin.SimpleListFilter):
 
 
 @admin.register(Lab)
-class LabAdmin(WorkflowAdminMixin, EditorAdmin):
+class LabAdmin(ProfileImportExportMixin, WorkflowAdminMixin, EditorAdmin):
+    resource_classes = [LabResource]  # Import and Export on the list (imports/resources.py)
     list_display = [
         "name", "kind", "founded_column", "headquarters_column", "director_column", "release_count", "part_of",
         publication, "updated",
@@ -471,7 +535,8 @@ class OrganizationAdmin(EditorAdmin):
 
 
 @admin.register(Person)
-class PersonAdmin(WorkflowAdminMixin, EditorAdmin):
+class PersonAdmin(ProfileImportExportMixin, WorkflowAdminMixin, EditorAdmin):
+    resource_classes = [PersonResource]  # Import and Export on the list (imports/resources.py)
     list_display = ["name", "native_name", "current_roles", publication, "updated"]
     list_filter = ["state"]
     search_fields = ["name", "native_name", "slug", "bio"]
@@ -535,7 +600,9 @@ class RoleAdmin(EditorAdmin):
 
 
 @admin.register(Release)
-class ReleaseAdmin(WorkflowAdminMixin, EditorAdmin):
+class ReleaseAdmin(ProfileImportExportMixin, WorkflowAdminMixin, EditorAdmin):
+    resource_classes = [ReleaseResource]  # Import and Export on the list (imports/resources.py)
+    form = ReleaseForm
     list_display = ["name", "lab", "kind", "family", "released_column", "accessibility", "is_flagship", publication]
     list_filter = [
         "state", "kind", "accessibility", "modality", "is_flagship", ("lab", admin.RelatedOnlyFieldListFilter),
@@ -545,7 +612,7 @@ class ReleaseAdmin(WorkflowAdminMixin, EditorAdmin):
     search_help_text = "Search release names, slugs, labs, families and licences."
     date_hierarchy = "released"
     prepopulated_fields = {"slug": ("name",)}
-    autocomplete_fields = ["lab", "family"]
+    autocomplete_fields = ["lab", "family", "base_model"]
     readonly_fields = ["description_preview", *TIMESTAMPS]
     actions = WORKFLOW_ACTIONS
     fieldsets = [
@@ -563,10 +630,15 @@ class ReleaseAdmin(WorkflowAdminMixin, EditorAdmin):
                 ]
             },
         ),
+        ("Figures", {
+            "fields": RELEASE_FIGURES_FIELDS,
+            "description": "As Epoch AI's dataset gives them: counts in full (7000000000 for 7B), compute in "
+            "FLOP (1.6e24).",
+        }),
         ("Description", {"fields": ["description", "description_preview"]}),
         PUBLICATION_FIELDSET,
     ]
-    inlines = [ReleaseCitationInline]
+    inlines = [CodeveloperInline, ReleaseCitationInline]
 
     @admin.display(description="released", ordering="released")
     def released_column(self, obj):
@@ -578,7 +650,8 @@ class ReleaseAdmin(WorkflowAdminMixin, EditorAdmin):
 
 
 @admin.register(Source)
-class SourceAdmin(WorkflowAdminMixin, EditorAdmin):
+class SourceAdmin(ProfileImportExportMixin, WorkflowAdminMixin, EditorAdmin):
+    resource_classes = [SourceResource]  # Import and Export on the list (imports/resources.py)
     list_display = ["title", "publisher", "author", "published_column", "citation_count", publication]
     list_filter = ["state"]
     search_fields = ["title", "url", "publisher", "author", "slug"]

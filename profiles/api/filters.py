@@ -10,7 +10,7 @@ the import; an unknown or unpublished slug is an invalid value.
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django_countries import countries
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
@@ -19,6 +19,9 @@ from rest_framework import filters as drf_filters
 
 from ..models import (
     OPEN_WEIGHTS_ACCESS,
+    Codeveloper,
+    Confidence,
+    Domain,
     Lab,
     LabKind,
     OpenWeightsPolicy,
@@ -93,9 +96,29 @@ class LabFilter(filters.FilterSet):
         fields = ["country", "kind", "open_weights"]
 
 
+RELEASE_LAB_HELP = (
+    "The lab's slug: releases the lab made or co-developed (it is their lab, or one of their co_developers)."
+)
+
+
+@extend_schema_field({"type": "string", "description": RELEASE_LAB_HELP})
+class ReleaseLabFilter(filters.ModelChoiceFilter):
+    """A lab by slug, for ``ReleaseFilter.filter_lab``. A class of its own: a schema override given
+    to ``ModelChoiceFilter`` itself (PersonFilter's) is every such filter's, and has no description."""
+
+
 class ReleaseFilter(filters.FilterSet):
-    lab = filters.ModelChoiceFilter(queryset=published_labs, to_field_name="slug", help_text="The lab's slug.")
+    lab = ReleaseLabFilter(
+        queryset=published_labs, to_field_name="slug", method="filter_lab", help_text=RELEASE_LAB_HELP,
+    )
     kind = filters.ChoiceFilter(choices=ReleaseKind.choices)
+    domain = filters.ChoiceFilter(
+        choices=Domain.choices, method="filter_domain",
+        help_text="Releases that work on this domain (one of Epoch AI's; a release may have several).",
+    )
+    confidence = filters.ChoiceFilter(
+        choices=Confidence.choices, help_text="How sure the source is of the release's figures (Epoch AI's scale).",
+    )
     family = filters.ModelChoiceFilter(
         queryset=published_releases, to_field_name="slug", help_text="The family release's slug."
     )
@@ -114,7 +137,17 @@ class ReleaseFilter(filters.FilterSet):
 
     class Meta:
         model = Release
-        fields = ["lab", "kind", "family", "released_after", "released_before", "open_weights"]
+        fields = ["lab", "kind", "family", "released_after", "released_before", "open_weights", "domain", "confidence"]
+
+    def filter_lab(self, queryset, name, value):
+        # EXISTS rather than a join: a release co-developed by the lab is listed once.
+        return queryset.filter(Q(lab=value) | Exists(Codeveloper.objects.filter(release=OuterRef("pk"), lab=value)))
+
+    def filter_domain(self, queryset, name, value):
+        # The JSON list's text holds the value in quotes ('["language", "vision"]'): a substring
+        # match on '"language"' is one condition on SQLite and PostgreSQL alike, and no value is
+        # part of another in quotes.
+        return queryset.filter(domains__icontains=f'"{value}"')
 
     def filter_open_weights(self, queryset, name, value):
         # One definition of "open weights": the queryset's, and its complement.

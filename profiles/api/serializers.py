@@ -12,6 +12,8 @@ Conventions, the same on every endpoint:
 - A date known only to a year or a month is an object, never a made-up day:
   ``{"date": "2020-07", "precision": "month", "display": "July 2020"}`` (ISO 8601
   reduced precision), or ``null`` when unknown.
+- A release whose values were imported from a dataset (Epoch AI's) credits it in
+  ``provenance`` (``imports/credit.py``), as its licence asks; ``null`` otherwise.
 
 Serializers only read what the viewsets' querysets fetched (``with_profile()`` and
 friends), so they never trigger queries of their own.
@@ -26,11 +28,15 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.reverse import preserve_builtin_query_params
 
+from imports import credit
+
 from ..models import (
     OPEN_WEIGHTS_ACCESS,
     Accessibility,
     Backing,
     Citation,
+    Confidence,
+    Domain,
     Lab,
     LabRelation,
     Modality,
@@ -146,6 +152,54 @@ class ChoiceLabelField(serializers.Field):
         return getattr(instance, self.method_name)()
 
 
+_DATETIME = serializers.DateTimeField()
+
+
+def provenance(dataset: str | None, last_modified: Any) -> dict[str, Any] | None:
+    """
+    A release's ``provenance`` (``imports.credit``), its date written as DRF writes dates:
+    the serializer and the release list's fast path give the same text.
+    """
+    return credit.provenance(dataset, None if last_modified is None else _DATETIME.to_representation(last_modified))
+
+
+@extend_schema_field(
+    {
+        "type": "object",
+        "nullable": True,
+        "description": "Where the release's values come from when they were imported from a dataset, with the "
+        "credit its licence asks for; null for a release with no import.",
+        "properties": {
+            "dataset": {"type": "string", "description": "The dataset: 'Epoch AI, Data on AI Models'."},
+            "licence": {"type": "string", "description": "The dataset's licence: 'CC BY 4.0'."},
+            "url": {"type": "string", "format": "uri", "description": "Where the dataset is published."},
+            "last_modified": {
+                "type": "string", "format": "date-time", "nullable": True,
+                "description": "When the dataset last changed the release's row, if it says.",
+            },
+        },
+        "required": ["dataset", "licence", "url", "last_modified"],
+    }
+)
+class ProvenanceField(serializers.Field):
+    """A release's imported record (joined by ``with_related()``) as its ``provenance``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["source"] = "*"
+        kwargs["read_only"] = True
+        kwargs.setdefault("allow_null", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, instance: Any) -> dict[str, Any] | None:
+        record = getattr(instance, "imported", None)  # None: no record (the join found none)
+        return None if record is None else provenance(record.dataset, record.last_modified)
+
+
+@extend_schema_field({"type": "array", "items": {"type": "string", "enum": Domain.values}, "uniqueItems": True})
+class DomainListField(serializers.ListField):
+    """A release's domains, as Domain values (each once): read, and written by staff."""
+
+
 class SlugLinkField(serializers.HyperlinkedIdentityField):
     """
     The absolute URL of an object's API detail, addressed by its slug, built around the
@@ -229,6 +283,27 @@ class ReleaseLinkSerializer(PublicLinkSerializer):
         fields = ["slug", "name", "url"]
 
 
+class LabNameLinkSerializer(serializers.Serializer):
+    """
+    A link to a lab read by the reader rule in the query itself (a co-developer, from
+    ``with_related()``'s column), not from a model instance: the same shape as a lab link.
+    """
+
+    slug = serializers.CharField(read_only=True, help_text="The lab's identifier in addresses.")
+    name = serializers.CharField(read_only=True, help_text="The lab's name.")
+    url = SlugLinkField("api:lab-detail", help_text="The lab in the API.")
+
+
+class CodevelopedReleaseSerializer(serializers.Serializer):
+    """A release of another lab that this lab co-developed: a link to it, with its lead lab."""
+
+    slug = serializers.CharField(read_only=True, help_text="The release's identifier in addresses.")
+    name = serializers.CharField(read_only=True, help_text="The release's name.")
+    url = SlugLinkField("api:release-detail", help_text="The release in the API.")
+    released = PartialDateField()
+    lab = LabNameLinkSerializer(read_only=True, help_text="The lab that made it (its lead).")
+
+
 class OrganizationLinkSerializer(serializers.ModelSerializer):
     url = SlugLinkField("api:organization-detail")
 
@@ -272,6 +347,14 @@ class OrganizationSerializer(serializers.ModelSerializer):
 # --------------------------------------------------------------------------
 
 
+# A release's figures (Epoch AI's columns), its co-developers and where its values come from,
+# in every representation of a release (and in ReleaseRows, the list's fast path).
+RELEASE_FIGURES = [
+    "domains", "domains_display", "parameters", "training_compute", "dataset_size", "training_hardware",
+    "base_model", "base_model_name", "confidence", "confidence_display", "co_developers", "provenance",
+]
+
+
 class ReleaseSummarySerializer(serializers.ModelSerializer):
     """A release as listed under its lab (the lab is the context, so it is left out)."""
 
@@ -284,13 +367,30 @@ class ReleaseSummarySerializer(serializers.ModelSerializer):
     accessibility_display = ChoiceLabelField("accessibility")
     # True when the accessibility is one of the open-weights values (OPEN_WEIGHTS_ACCESS).
     open_weights = serializers.BooleanField(source="is_open_weights", read_only=True)
+    domains = DomainListField(
+        child=serializers.CharField(), read_only=True, help_text="What it works on: Epoch AI's domains (values).",
+    )
+    domains_display = serializers.ListField(
+        source="domain_labels", child=serializers.CharField(), read_only=True,
+        help_text="The human-readable labels of `domains`, in the same order.",
+    )
+    confidence_display = ChoiceLabelField("confidence")
+    base_model = ReleaseLinkSerializer(
+        read_only=True, allow_null=True,
+        help_text="The release it was fine-tuned from, when it is profiled here (null when not, or not public).",
+    )
+    co_developers = LabNameLinkSerializer(
+        source="public_co_developers", many=True, read_only=True,
+        help_text="Other labs that built it with its lab, in the order the source lists them.",
+    )
+    provenance = ProvenanceField()
 
     class Meta:
         model = Release
         fields = [
             "url", "html_url", "slug", "name", "kind", "kind_display", "family", "released",
             "sizes", "modality", "modality_display", "license", "accessibility",
-            "accessibility_display", "open_weights", "is_flagship",
+            "accessibility_display", "open_weights", "is_flagship", *RELEASE_FIGURES,
         ]
 
 
@@ -303,7 +403,7 @@ class ReleaseSerializer(ReleaseSummarySerializer):
         fields = [
             "url", "html_url", "slug", "name", "lab", "kind", "kind_display", "family", "released",
             "sizes", "modality", "modality_display", "license", "accessibility",
-            "accessibility_display", "open_weights", "is_flagship", "updated",
+            "accessibility_display", "open_weights", "is_flagship", *RELEASE_FIGURES, "updated",
         ]
 
 
@@ -518,6 +618,10 @@ class LabDetailSerializer(serializers.ModelSerializer):
     past_roles = LabRoleSerializer(many=True, read_only=True)
     # Flat, newest first; a release's ``family`` link gives the grouping of the page.
     releases = ReleaseSummarySerializer(many=True, read_only=True)
+    codeveloped_releases = CodevelopedReleaseSerializer(
+        source="profile_codeveloped_releases", many=True, read_only=True,
+        help_text="Releases of other labs this lab co-developed, newest first, each with its lead lab.",
+    )
     backings = BackingSerializer(many=True, read_only=True)
     relations = LabRelationSerializer(many=True, read_only=True)
     sources = NumberedSourceSerializer(source="numbered_sources", many=True, read_only=True)
@@ -534,7 +638,8 @@ class LabDetailSerializer(serializers.ModelSerializer):
             "website", "parent_lab", "parent_organization", "as_of", "last_reviewed",
             "wikidata_id", "huggingface_org", "github_org", "updated",
             # The profile
-            "sections", "current_roles", "past_roles", "releases", "backings", "relations", "sources",
+            "sections", "current_roles", "past_roles", "releases", "codeveloped_releases", "backings", "relations",
+            "sources",
             # The workflow: readers only ever see "published"; staff see every state.
             "state", "version", "published_at",
         ]
@@ -602,6 +707,10 @@ class ReleaseRows:
         "slug", "name", "kind", "released", "released_precision", "sizes", "modality", "license",
         "accessibility", "is_flagship", "updated", "lab__slug", "lab__name", "family__slug", "family__name",
         "family__state", "family__published_at",
+        "domains", "parameters", "training_compute", "dataset_size", "training_hardware", "base_model_name",
+        "confidence", "base_model__slug", "base_model__name", "base_model__state", "base_model__published_at",
+        "base_model__lab__state", "base_model__lab__published_at", "imported__dataset", "imported__last_modified",
+        "codeveloper_rows",  # with_related()'s column of co-developers
     ]
 
     def __init__(self, request):
@@ -617,6 +726,8 @@ class ReleaseRows:
         self.kinds = dict(ReleaseKind.choices)
         self.modalities = dict(Modality.choices)
         self.access = dict(Accessibility.choices)
+        self.domains = dict(Domain.choices)
+        self.confidences = dict(Confidence.choices)
         self.open_weights = frozenset(OPEN_WEIGHTS_ACCESS)
         # PublicLinkSerializer's rule for the family link. A family is of the row's own lab
         # (Release.clean), which a reader's row has live already, so its own state decides.
@@ -633,6 +744,15 @@ class ReleaseRows:
             family = None
         kind, modality, access = values["kind"], values["modality"], values["accessibility"]
         released, precision = values["released"], values["released_precision"]
+        # The base model may be another lab's: PublicLinkSerializer's rule (Release.is_public) on both.
+        base = values["base_model__slug"]
+        if base is not None and not self.all_families and not (
+            is_live(values["base_model__state"], values["base_model__published_at"], self.now)
+            and is_live(values["base_model__lab__state"], values["base_model__lab__published_at"], self.now)
+        ):
+            base = None
+        domains, confidence = values["domains"] or [], values["confidence"]
+        co_developers = sorted(values["codeveloper_rows"] or (), key=lambda row: (row["order"], row["id"]))
         return {
             "url": f"{api_before}{slug}{api_after}",
             "html_url": f"{page_before}{slug}{page_after}",
@@ -657,6 +777,23 @@ class ReleaseRows:
             "accessibility_display": self.access.get(access, access),
             "open_weights": access in self.open_weights,
             "is_flagship": values["is_flagship"],
+            "domains": domains,
+            "domains_display": [self.domains.get(value, value) for value in domains],
+            "parameters": values["parameters"],
+            "training_compute": values["training_compute"],
+            "dataset_size": values["dataset_size"],
+            "training_hardware": values["training_hardware"],
+            "base_model": None if base is None else {
+                "slug": base, "name": values["base_model__name"], "url": f"{api_before}{base}{api_after}",
+            },
+            "base_model_name": values["base_model_name"],
+            "confidence": confidence,
+            "confidence_display": self.confidences.get(confidence, confidence),
+            "co_developers": [
+                {"slug": row["slug"], "name": row["name"], "url": f"{self.api_lab[0]}{row['slug']}{self.api_lab[1]}"}
+                for row in co_developers
+            ],
+            "provenance": provenance(values["imported__dataset"], values["imported__last_modified"]),
             # Aware, in UTC (TIME_ZONE, which DRF writes in): orjson writes DRF's text, "Z" and all.
             "updated": values["updated"],
         }

@@ -15,6 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import documents
@@ -23,7 +24,7 @@ from ..slug_history import redirect_for
 from ..models import (
     SLUG_CHARACTERS, Citation, Lab, Organization, Person, PublicationState, Release, Role, Section, Source, live,
 )
-from . import conditional, filters, serializers, write_serializers
+from . import conditional, filters, renderers, serializers, write_serializers
 
 
 class APIViewSetMixin(PublicPageCacheMixin):
@@ -97,8 +98,51 @@ class APIViewSetMixin(PublicPageCacheMixin):
 
     def shares_copy(self, request):
         # A request with a token may be staff's (who see drafts). A conditional one takes
-        # the shared copy too, and is a 304 when it holds those bytes (dispatch).
-        return "Authorization" not in request.headers
+        # the shared copy too, and is a 304 when it holds those bytes (dispatch). A list's
+        # CSV is streamed (csv_list): there is no copy of it to keep.
+        return "Authorization" not in request.headers and not self.streams_csv(request)
+
+    def streams_csv(self, request):
+        """Whether ``request`` (before DRF has read it) asks for a list as CSV."""
+        if getattr(self, "action_map", {}).get(request.method.lower()) != "list":
+            return False
+        try:
+            renderer, _media_type = self.get_content_negotiator().select_renderer(
+                Request(request), self.get_renderers(), (getattr(request.resolver_match, "kwargs", None) or {}).get("format"),
+            )
+        except Exception:  # a 404 or 406 to come: nothing is streamed, and nothing kept either
+            return True
+        return renderer.format == "csv"
+
+    # --- a list as CSV: every row the filters select, streamed -------------------
+
+    csv_chunk_size = 500
+
+    def list(self, request, *args, **kwargs):
+        if request.accepted_renderer.format == "csv":
+            return self.csv_list(request)
+        return super().list(request, *args, **kwargs)
+
+    def csv_list(self, request):
+        """
+        ``?format=csv`` (or ``Accept: text/csv``) on a list: every row its filters, search
+        and ordering select, from the same queryset as the JSON (readers: published rows
+        only), not a page (``page`` and ``page_size`` are ignored); the renderer's columns
+        and formula-neutralised cells (renderers.CSVTable). Read in chunks, a query per
+        pass and chunk at most, and streamed.
+        """
+        queryset = self.filter_queryset(self.get_queryset())
+        # Both passes read the same database (a replica chosen now, inside the request).
+        queryset = queryset.using(queryset.db)
+        serializer_class, context = self.get_serializer_class(), self.get_serializer_context()
+        table = renderers.CSVTable(
+            queryset, lambda rows: serializer_class(rows, many=True, context=context).data, self.csv_chunk_size,
+        )
+        columns, etag = table.plan()
+        body = table.lines(columns) if request.method != "HEAD" else iter(())
+        response = renderers.CSVStreamingResponse(body, content_type="text/csv; charset=utf-8")
+        response["ETag"] = etag
+        return conditional.add_vary(response)
 
     def dispatch(self, request, *args, **kwargs):
         # The answer as it would be sent (built, or the readers' shared copy), then a 304
@@ -111,6 +155,8 @@ class APIViewSetMixin(PublicPageCacheMixin):
             request.accepted_renderer = JSONRenderer()
             request.accepted_media_type = JSONRenderer.media_type
         response = super().finalize_response(request, response, *args, **kwargs)
+        if response.streaming:
+            return response  # a list's CSV: tagged as it was planned (csv_list)
         # Every GET's ETag is a hash of its body as sent (lists and details alike), and so is
         # a write's answer (the detail as a GET would give it).
         if (response.status_code == 200 and request.method in ("GET", "HEAD")) or getattr(response, "is_detail", False):

@@ -14,7 +14,10 @@ from django.utils.text import slugify
 from django_countries.serializer_fields import CountryField
 from rest_framework import serializers
 
-from ..models import Citation, Lab, Organization, Person, PublishableModel, Release, Role, Section, Source
+from ..models import (
+    Citation, Codeveloper, Lab, Organization, Person, PublishableModel, Release, Role, Section, Source,
+)
+from .serializers import DomainListField
 
 
 def by_slug(queryset, help_text, **kwargs):
@@ -99,19 +102,79 @@ class PersonWriteSerializer(ModelWriteSerializer):
 
 
 class ReleaseWriteSerializer(ModelWriteSerializer):
+    """
+    A release with its figures and co-developers. ``co_developers`` (lab slugs, in author
+    order) replaces the release's list when given; each row is checked by ``Codeveloper``'s
+    own validation, its errors under ``co_developers``.
+    """
+
     slug_from = "name"
     lab = by_slug(Lab.objects.all(), "Slug of the lab that made it.")
     family = by_slug(Release.objects.all(), "Slug of the family release (same lab).", required=False, allow_null=True)
     homepage = serializers.URLField(source="url", required=False, allow_blank=True, max_length=200,
                                     help_text="Its home page or repository (http or https).")
+    # Checked by Release.clean() (the admin's rule): a wrong value gets the model's message.
+    domains = DomainListField(
+        child=serializers.CharField(), required=False,
+        help_text="What it works on: one or more of Epoch AI's domains, each once.",
+    )
+    base_model = by_slug(
+        Release.objects.all(), "Slug of the release it was fine-tuned from, if it is profiled here.",
+        required=False, allow_null=True,
+    )
+    co_developers = serializers.ListField(
+        child=serializers.SlugRelatedField(slug_field="slug", queryset=Lab.objects.all()), required=False,
+        help_text="Slugs of the other labs that built it with its lab, in author order; replaces the list.",
+    )
 
     class Meta:
         model = Release
         fields = [
             "slug", "name", "lab", "kind", "family", "released", "released_precision", "sizes", "modality",
-            "license", "accessibility", "distribution", "homepage", "description", "is_flagship", "order", "state",
+            "license", "accessibility", "distribution", "homepage", "description", "is_flagship", "order",
+            "domains", "parameters", "training_compute", "dataset_size", "training_hardware", "base_model",
+            "base_model_name", "confidence", "co_developers", "state",
         ]
         extra_kwargs = {"slug": {"required": False}}
+
+    def validate(self, attrs):
+        # Not a field of the row (a set of Codeveloper rows): checked and written apart.
+        labs = attrs.pop("co_developers", None)
+        attrs = super().validate(attrs)
+        self._co_developers = labs
+        if labs is not None:
+            errors = []
+            for lab in labs:
+                row = Codeveloper(release=self._validated_instance, lab=lab)
+                try:
+                    row.full_clean(exclude=["release"], validate_unique=False, validate_constraints=False)
+                except DjangoValidationError as error:
+                    errors.extend(error.messages)
+            if len({lab.pk for lab in labs}) != len(labs):
+                errors.append("Each co-developer once.")
+            if errors:
+                raise serializers.ValidationError({"co_developers": errors})
+        return attrs
+
+    def save(self, user=None, **kwargs):
+        release = super().save(user=user, **kwargs)
+        labs = getattr(self, "_co_developers", None)
+        if labs is not None:
+            # The rows that stay keep their ids (a draft's diff shows only what changed).
+            order_of = {lab.pk: order for order, lab in enumerate(labs)}
+            kept = set()
+            for row in Codeveloper.objects.filter(release=release):
+                if row.lab_id not in order_of:
+                    row.delete()
+                    continue
+                kept.add(row.lab_id)
+                if row.order != order_of[row.lab_id]:
+                    row.order = order_of[row.lab_id]
+                    row.save(update_fields=["order"])
+            for lab_id, order in order_of.items():
+                if lab_id not in kept:
+                    Codeveloper.objects.create(release=release, lab_id=lab_id, order=order)
+        return release
 
 
 class SourceWriteSerializer(ModelWriteSerializer):

@@ -1,6 +1,7 @@
 """
 Template helpers for the public pages: partial dates in <time>, footnote markers,
-grouping rows by their ``kind`` choice, and the two fragments repeated for every
+grouping rows by their ``kind`` choice, figures as readers write them ("7B",
+"1.6 × 10²⁴ FLOP"), the data credit a page owes, and the two fragments repeated for every
 release on a page (its facts line and its mark on the timeline chart). They only read
 what the view fetched, so they never query the database.
 
@@ -10,11 +11,15 @@ them for each of its releases, and as templates they were two thirds of its rend
 time.
 """
 
+import math
+
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+
+from imports.credit import credits_for
 
 from ..models import Accessibility
 from ..partial_dates import format_partial_date, iso_partial_date
@@ -70,6 +75,73 @@ def grouped_by_kind(rows):
     return [(labels.get(kind, kind), members) for kind, members in groups.items() if members]
 
 
+def _digits(value):
+    """At most three significant digits, never in exponent form: 7, 1.2, 6.74, 175, 1,000."""
+    if value >= 100:
+        return f"{round(value):,}"
+    text = f"{value:.3g}"
+    return text if "e" not in text else f"{value:f}".rstrip("0").rstrip(".")
+
+
+SHORT_SCALE = ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+@register.filter
+def short_number(value):
+    """
+    A count as a reader writes it: 7000000000 → "7B", 1.2e12 → "1.2T", 340000000 → "340M"
+    (short scale: B for billion, T for trillion). Empty for an unknown figure.
+    """
+    if value is None or value == "":
+        return ""
+    value = abs(float(value))
+    if not math.isfinite(value):
+        return ""
+    for size, suffix in SHORT_SCALE:
+        if value >= size * 0.9995:  # 999.6 million is "1B", not "1,000M"
+            return f"{_digits(value / size)}{suffix}"
+    return _digits(value)
+
+
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+@register.filter
+def scientific(value):
+    """
+    A large amount in scientific notation: 1.6e24 → "1.6 × 10²⁴" (three significant
+    digits at most; under 10,000 as it is). Empty for an unknown figure.
+    """
+    if value is None or value == "":
+        return ""
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        return ""
+    if value < 1e4:
+        return _digits(value)
+    exponent = math.floor(math.log10(value))
+    mantissa = float(f"{value / 10 ** exponent:.3g}")
+    if mantissa >= 10:  # 9.999e23 rounds up to 10 × 10²³: write 1 × 10²⁴
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{_digits(mantissa)} × 10{str(exponent).translate(SUPERSCRIPTS)}"
+
+
+@register.filter
+def flop(value):
+    """Training compute: 1.6e24 → "1.6 × 10²⁴ FLOP". Empty when unknown."""
+    text = scientific(value)
+    return f"{text} FLOP" if text else ""
+
+
+@register.simple_tag
+def data_credits(*releases):
+    """
+    The credits a page owes for the releases it shows (``imports.credit``): each argument a
+    release or a list of them, read as fetched (``with_related()``'s imported record).
+    """
+    return credits_for(*releases)
+
+
 @register.filter
 def iso_datetime(value):
     """
@@ -92,6 +164,8 @@ def release_facts(release, with_lab=False):
     facts.append(release.get_kind_display())
     if release.sizes:
         facts.append(release.sizes)
+    elif release.parameters:
+        facts.append(format_html("{} parameters", short_number(release.parameters)))
     if release.license:
         facts.append(format_html("Licence: {}", release.license))
     if release.accessibility != Accessibility.UNKNOWN:
