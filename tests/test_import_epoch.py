@@ -4,6 +4,7 @@ written here in both column layouts, and once on the whole snapshot (slow).
 """
 
 import csv
+import datetime
 import io
 import re
 
@@ -342,3 +343,35 @@ def test_a_seed_lab_gets_the_country_it_lacked_dated_by_the_rows(starting_data, 
     assert lab.country == "CN"
     # "Last updated" is the later of the seed's date and the row's, not the moment of loading.
     assert lab.updated.date().isoformat() == "2026-04-01"
+
+
+@pytest.mark.slow
+def test_every_fact_of_the_seed_survives_the_whole_snapshot(starting_data):
+    """The seed's values win: after the import each one is unchanged, or (a date) told more precisely."""
+    from profiles.models import Person
+    from profiles.partial_dates import iso_partial_date
+
+    def facts():
+        found = {}
+        for root in [*Lab.objects.filter(state="published"), *Person.objects.all(), *Source.objects.all()]:
+            document = documents.snapshot(root)
+            rows = {("root", ""): document["root"]}
+            rows.update({(part, key): values for part, entries in document["parts"].items() for key, values in entries.items()})
+            for (part, key), values in rows.items():
+                if "released" in values:
+                    day = datetime.date.fromisoformat(values["released"]) if values["released"] else None
+                    values = dict(values, released=iso_partial_date(day, values["released_precision"]))
+                    values.pop("released_precision")
+                for field, value in values.items():
+                    found[(type(root).__name__, root.pk, part, key, field)] = value
+        return found
+
+    seed = {where: value for where, value in facts().items() if value not in (None, "", [], "unknown")}
+    run_import("fixtures/datasets/epoch-ai-models-2025-03-11.csv", starting=True)
+    after = facts()
+    changed = {
+        where: (value, after.get(where)) for where, value in seed.items()
+        if after.get(where) != value and not (where[-1] == "released" and str(after.get(where)).startswith(value + "-"))
+    }
+    assert changed == {}
+    assert len(seed) > 300  # the seed's facts: every non-empty field of its labs, people, releases and sources
