@@ -283,3 +283,16 @@ def test_query_counts_do_not_grow_with_the_results(client, django_assert_max_num
         page = client.get(url)
     assert page.status_code == 200
     assert len(five.captured_queries) <= 20  # search: 4 counts, 4 × (keys, rows), roles, 3 facets; the page cache's few
+
+
+def test_a_role_at_a_draft_lab_does_not_make_someone_current_in_the_api(db):
+    from rest_framework.test import APIClient
+
+    from tests.factories import make_lab, make_person, make_role
+
+    person = make_person("Quinn Draftrole", state="published")
+    make_role(person=person, lab=make_lab("Hidden Lab", state="draft"), title="Director")
+    names = [p["name"] for p in APIClient().get("/api/people/", {"current": "true"}).json()["results"]]
+    assert "Quinn Draftrole" not in names
+    names = [p["name"] for p in APIClient().get("/api/people/", {"current": "false"}).json()["results"]]
+    assert "Quinn Draftrole" in names

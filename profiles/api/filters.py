@@ -178,7 +178,11 @@ class PersonFilter(filters.FilterSet):
         fields = ["lab", "current"]
 
     def _roles(self):
-        roles = Role.objects.filter(person=OuterRef("pk"))
+        # The reader rule for roles (Role.objects.public()): a role at a draft lab must not
+        # make a reader's answer "current". Staff who see drafts count every role.
+        user = getattr(self.request, "user", None)
+        previews = user is not None and Lab.objects.all().previewable_by(user)
+        roles = (Role.objects.all() if previews else Role.objects.public()).filter(person=OuterRef("pk"))
         lab = self.form.cleaned_data.get("lab")
         return roles.filter(lab=lab) if lab else roles
 
