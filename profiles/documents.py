@@ -760,8 +760,14 @@ def _field_label(model, attname):
     return attname
 
 
-def describe(root, changes):
-    """``diff()``'s changes as rows a person reads: (what, before, after)."""
+def describe(root, changes, readable=None, row_values=None):
+    """
+    ``diff()``'s changes as rows a person reads: (what, before, after). ``readable(model,
+    attname, value)`` and ``row_values(part, key)`` replace the database lookups of values
+    and row labels (the public changelog passes its own, prefetched and reader-safe).
+    """
+    readable = readable or _readable
+    row_values = row_values or (lambda part, key: _row_values(root, part, key))
     parts = {name: queryset.model for name, queryset in document_parts(root).items()}
     rows = []
     for part, key, field, before, after in changes:
@@ -769,18 +775,18 @@ def describe(root, changes):
         if model is None:
             continue
         if part is None:
-            rows.append((_field_label(model, field).capitalize(), _readable(model, field, before), _readable(model, field, after)))
+            rows.append((_field_label(model, field).capitalize(), readable(model, field, before), readable(model, field, after)))
         elif field is None:
             values = after or before
             summary = "; ".join(
-                f"{_field_label(model, name)}: {_readable(model, name, value)}"
+                f"{_field_label(model, name)}: {readable(model, name, value)}"
                 for name, value in values.items() if value not in (None, "", False)
             )
             label = _label_of_row(model, values)
             rows.append((f"{label} added" if after else f"{label} removed", "" if after else summary, summary if after else ""))
         else:
-            label = _label_of_row(model, _row_values(root, part, key) or {})
-            rows.append((f"{label}: {_field_label(model, field)}", _readable(model, field, before), _readable(model, field, after)))
+            label = _label_of_row(model, row_values(part, key) or {})
+            rows.append((f"{label}: {_field_label(model, field)}", readable(model, field, before), readable(model, field, after)))
     return rows
 
 

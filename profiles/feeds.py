@@ -15,20 +15,57 @@ today, is never today's news; for the starting data the dates are the seed's ("A
 April 2026", see load_profiles). Each query orders by the very date its items show.
 """
 
+import contextvars
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.contrib.sites.shortcuts import get_current_site
 from django.contrib.syndication.views import Feed
 from django.db.models import Case, DateTimeField, F, Q, When
 from django.db.models.functions import Cast, Coalesce, Least
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.html import escape
+from django.utils.html import escape, format_html, format_html_join
 
+from . import changelog
 from .models import Lab, Person, Release, Role
 
 FEED_SIZE = 30
+# Who writes the feeds: RFC 4287 wants an author for every Atom entry (here, the feed's).
+SITE_NAME = "AI Lab Profiles"
+# The host a feed is being built for, for its entries' tag: URIs (set by SiteFeed.get_feed).
+FEED_HOST = contextvars.ContextVar("feed_host", default="localhost")
+# A tag: URI's authority is a DNS name; the date says when we held it (RFC 4151), once and for all.
+TAG_DATE = "2026"
+
+
+def tag_uri(specific):
+    """A stable IRI for an entry (RFC 4151): ``tag:<host>,2026:<specific>``."""
+    host = FEED_HOST.get()
+    return f"tag:{host},{TAG_DATE}:{specific}"
+
+
+class SiteFeed(Feed):
+    """A feed of this site: its name as author, entry ids as tag: URIs of the site's host."""
+
+    author_name = SITE_NAME
+
+    def get_feed(self, obj, request):
+        host = get_current_site(request).domain.split(":")[0].lower()
+        if not re.fullmatch(r"[a-z0-9]([a-z0-9.-]*[a-z0-9])?", host):
+            host = "localhost"  # an IP address in brackets, or anything else that is no DNS name
+        token = FEED_HOST.set(host)
+        try:
+            return super().get_feed(obj, request)
+        finally:
+            FEED_HOST.reset(token)
+
+    def item_guid(self, item):
+        return tag_uri(item.guid)
+
+    item_guid_is_permalink = False
 
 
 @dataclass
@@ -137,7 +174,7 @@ def recent_changes(lab=None, limit=FEED_SIZE):
     return changes[:limit]
 
 
-class ChangesFeed(Feed):
+class ChangesFeed(SiteFeed):
     """RSS 2.0: site-wide at /feed/, one lab's at /labs/<slug>/feed/."""
 
     description_template = None
@@ -170,11 +207,6 @@ class ChangesFeed(Feed):
     def item_link(self, change):
         return change.url
 
-    def item_guid(self, change):
-        return change.guid
-
-    item_guid_is_permalink = False
-
     def item_pubdate(self, change):
         return change.when
 
@@ -192,3 +224,41 @@ class AtomChangesFeed(ChangesFeed):
 
     def subtitle(self, lab):
         return self.description(lab)
+
+
+class ChangelogFeed(SiteFeed):
+    """Atom 1.0 of the site-wide changelog (/changes/feed/): each publication of a lab's profile and what it changed."""
+
+    feed_type = Atom1Feed
+    title = "AI Lab Profiles: changelog of lab profiles"
+    subtitle = "Each publication of a lab's profile, with what changed, field by field."
+
+    def link(self):
+        return reverse("profiles:changes")
+
+    def items(self):
+        return changelog.build_entries(changelog.entry_rows()[:FEED_SIZE])
+
+    def item_title(self, entry):
+        return entry.title
+
+    def item_description(self, entry):
+        # HTML (Atom's summary is type="html"): the values are escaped into it once.
+        if entry.first:
+            return format_html("<p>{} was published.</p>", entry.lab.name)
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join("", "<li>{}: “{}” → “{}”</li>", entry.rows),
+        )
+
+    def item_link(self, entry):
+        return entry.get_absolute_url()
+
+    def item_guid(self, entry):
+        return tag_uri(f"changes:lab:{entry.lab.pk}:{entry.anchor}")
+
+    def item_pubdate(self, entry):
+        return entry.when
+
+    def item_updateddate(self, entry):
+        return entry.when

@@ -59,7 +59,8 @@ class IndexPagesSitemap(Sitemap):
     priority = 0.9
 
     def items(self):
-        return ["profiles:home", "profiles:lab-list", "profiles:person-list", "profiles:release-list", "profiles:source-list"]
+        return ["profiles:home", "profiles:lab-list", "profiles:person-list", "profiles:release-list", "profiles:source-list",
+                "profiles:changes"]
 
     def location(self, name):
         return reverse(name)

@@ -17,6 +17,7 @@ urlpatterns = [
     # A renamed lab's old feed URLs answer 301 (slug_history.py); feeds show published labs only.
     path("labs/<slug:slug>/feed/", follow_old_slugs(feeds.ChangesFeed(), published_labs), name="lab-feed"),
     path("labs/<slug:slug>/feed/atom/", follow_old_slugs(feeds.AtomChangesFeed(), published_labs), name="lab-feed-atom"),
+    path("labs/<slug:slug>/changes/", follow_old_slugs(views.LabChangesView.as_view(), published_labs), name="lab-changes"),
     path("compare/", views.CompareView.as_view(), name="compare"),
     path("people/", views.PersonListView.as_view(), name="person-list"),
     path("people/<slug:slug>/", views.PersonDetailView.as_view(), name="person-detail"),
@@ -27,6 +28,8 @@ urlpatterns = [
     path("search/", views.SearchView.as_view(), name="search"),
     path("feed/", feeds.ChangesFeed(), name="feed"),
     path("feed/atom/", feeds.AtomChangesFeed(), name="feed-atom"),
+    path("changes/", views.ChangesView.as_view(), name="changes"),
+    path("changes/feed/", feeds.ChangelogFeed(), name="changes-feed"),
     path("sitemap.xml", sitemap_views.index, {"sitemaps": SITEMAPS, "sitemap_url_name": "profiles:sitemap-section"},
          name="sitemap"),
     path("sitemap-<section>.xml", sitemap_views.sitemap, {"sitemaps": SITEMAPS}, name="sitemap-section"),

@@ -117,6 +117,17 @@ def world():
         cite(hidden_source, release=release)
         published["labs"].append(child)
         published["releases"].append(member)
+    # The published lab's changelog: a published revision (which also renames a draft release
+    # inside the lab's document) and a pending draft naming a marker.
+    from profiles import documents
+
+    def first_edit():
+        Lab.objects.filter(pk=lab.pk).update(funding_text="Published funding.")
+        Release.objects.filter(slug=f"{MARK}draftrelease").update(name=f"{MARK}draftreleaserenamed")
+
+    documents.edit(lab, first_edit, None)
+    documents.publish(Lab.objects.get(pk=lab.pk), None)
+    documents.edit(lab, lambda: Lab.objects.filter(pk=lab.pk).update(funding_text=f"{MARK}pendingfunding"), None)
     # Each part as the API addresses it: the ids a reader may open.
     published["roles"] = list(Role.objects.public().values_list("pk", flat=True))
     published["sections"] = list(Section.objects.filter(lab__in=Lab.objects.published()).values_list("pk", flat=True))
@@ -245,6 +256,7 @@ def test_no_unpublished_object_reaches_a_reader(world):
     reader = Client()
     pages = [url for urls in page_urls(world).values() for url in urls]
     api = [url for urls in api_urls(reader, world).values() for url in urls]
+    api += ["/api/", "/api/?format=html"]  # the API's home (no operation of the schema) and its sample
 
     for url in pages + api:
         staff.get(url)  # whatever staff see must not be kept for readers
