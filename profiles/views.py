@@ -10,6 +10,7 @@ import re
 from django.core.paginator import Paginator
 from django.db.models import Count
 from django.db.models.functions import ExtractYear
+from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import add_never_cache_headers
@@ -17,7 +18,7 @@ from django.utils.functional import cached_property
 from django.views.generic import DetailView, ListView, TemplateView, View
 from django_countries import countries
 
-from . import documents
+from . import changelog, documents
 from .caching import PublicPageCacheMixin, SharedCountMixin, count_key, kept_for_readers
 from .filters import LabIndexFilter, PersonFilter
 from .slug_history import OldSlugRedirectMixin
@@ -215,25 +216,68 @@ class CompareView(PublicPageCacheMixin, TemplateView):
     template_name = "profiles/compare.html"
     max_labs = 4
 
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        # ?labs=a,b from a shared link, or ?labs=a&labs=b from the page's own form.
+    def requested_slugs(self):
+        """?labs=a,b from a shared link, or ?labs=a&labs=b: each slug once, in the given order."""
         requested = [
             slug for value in self.request.GET.getlist("labs") for slug in value.replace(" ", "").split(",") if slug
         ]
-        slugs = list(dict.fromkeys(requested))[: self.max_labs]
+        return list(dict.fromkeys(requested))
+
+    @staticmethod
+    def address(slugs):
+        """This page's address comparing ``slugs`` (in that order), or the empty picker's."""
+        from urllib.parse import quote
+
+        url = reverse("profiles:compare")
+        return f"{url}?labs={quote(','.join(slugs), safe=',')}" if slugs else url
+
+    def get(self, request, *args, **kwargs):
+        # The picker's "Add" (?add=, a lab's name or slug, works without JavaScript): the
+        # lab found joins the comparison at the page's address for it. A name that finds no
+        # lab is said on the page (get_context_data).
+        added = request.GET.get("add", "").strip()
+        if added:
+            lab = self.lab_named(added)
+            if lab is not None:
+                from django.http import HttpResponseRedirect
+
+                slugs = [slug for slug in self.requested_slugs() if slug != lab.slug] + [lab.slug]
+                return HttpResponseRedirect(self.address(slugs))
+        return super().get(request, *args, **kwargs)
+
+    @staticmethod
+    def lab_named(text):
+        """The published lab whose slug or name (any case) is ``text``, or None."""
+        from django.db.models import Q
+
+        labs = Lab.objects.published().only("slug", "name").order_by("name", "slug")
+        return labs.filter(slug=text).first() or labs.filter(Q(name__iexact=text) | Q(native_name__iexact=text)).first()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        requested = self.requested_slugs()
+        slugs = requested[: self.max_labs]
         found = {lab.slug: lab for lab in Lab.objects.published().with_profile().filter(slug__in=slugs)}
         labs = [found[slug] for slug in slugs if slug in found]
+        chosen_slugs = [lab.slug for lab in labs]
+        # Canonical address and og:url: the labs shown (readers may see them), in order, once.
+        context["canonical_path"] = self.address(chosen_slugs)
+        context["chosen"] = [
+            (lab, self.address([slug for slug in chosen_slugs if slug != lab.slug])) for lab in labs
+        ]
+        context["chosen_value"] = ",".join(chosen_slugs)
+        context["not_added"] = self.request.GET.get("add", "").strip()  # an "Add" that found no lab
         years = sorted({year for lab in labs for year in lab.releases_per_year()}, reverse=True)
         chosen = {lab.pk for lab in labs}
         context.update(
             labs=labs,
             missing=[slug for slug in slugs if slug not in found],
-            too_many=len(dict.fromkeys(requested)) > self.max_labs,
+            too_many=len(requested) > self.max_labs,
             releases_by_year=[(year, [lab.releases_per_year().get(year, 0) for lab in labs]) for year in years],
             relations=[relation for lab in labs for relation in lab.relations.all() if relation.other_lab_id in chosen],
             all_labs=Lab.objects.published().only("slug", "name").order_by("name"),
             selected=slugs,
+            can_add=len(labs) < self.max_labs,
         )
         return context
 
@@ -343,7 +387,7 @@ class ReleaseDetailView(PublicPageCacheMixin, PreviewableDetailMixin, OldSlugRed
     context_object_name = "release"
 
     def get_queryset(self):
-        return self.base_queryset().with_related()
+        return self.base_queryset().with_related().with_co_developers()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -523,3 +567,37 @@ class PreviewLinkView(View):
             return mark_private(response)
         view = view_class.as_view(preview_link=link)
         return view(request, slug=target.slug)
+
+
+class ChangesView(PublicPageCacheMixin, ListView):
+    """Every publication of every published lab's profile, newest first, with what it changed (profiles.changelog)."""
+
+    template_name = "profiles/changes.html"
+    paginate_by = 20
+
+    def labs(self):
+        return Lab.objects.published()
+
+    def get_queryset(self):
+        return changelog.entry_rows(self.labs())
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["entries"] = changelog.build_entries(context["page_obj"].object_list)
+        return context
+
+
+class LabChangesView(ChangesView):
+    """One lab's changelog: each publication of its profile, newest first."""
+
+    template_name = "profiles/lab_changes.html"
+
+    @cached_property
+    def lab(self):
+        return get_object_or_404(Lab.objects.published(), slug=self.kwargs["slug"])
+
+    def labs(self):
+        return Lab.objects.published().filter(pk=self.lab.pk)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(lab=self.lab, **kwargs)
