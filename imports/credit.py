@@ -40,11 +40,9 @@ def credit_for(dataset):
 def imported_dataset(release):
     """
     The dataset ``release``'s values were imported from, or None. Reads the imported record
-    ``with_related()`` (or a lab's ``with_profile()``) joined, so it costs no query then;
-    a co-developed release (``profiles.models.CodevelopedRelease``) carries it itself.
+    ``with_related()`` (or a lab's ``with_profile()``, its releases and co-developed ones)
+    joined, so it costs no query then.
     """
-    if hasattr(release, "imported_dataset"):
-        return release.imported_dataset
     record = getattr(release, "imported", None)  # None when the release has no record
     return record.dataset if record is not None else None
 

@@ -12,7 +12,6 @@ import datetime
 import functools
 import math
 import re
-import typing
 import uuid
 
 from django.conf import settings
@@ -23,7 +22,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, models, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, Q
 from django.db.models.lookups import Exact, LessThanOrEqual
-from django.db.models.functions import Coalesce, JSONObject
+from django.db.models.functions import Coalesce
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -193,41 +192,6 @@ def live(prefix, now):
 def is_live(state, published_at, now=None):
     """``live()`` for a row in memory: published, and its go-live time reached."""
     return state == PublicationState.PUBLISHED and published_at is not None and published_at <= (now or timezone.now())
-
-
-class JSONGroupArray(models.Aggregate):
-    """
-    The grouped values as one JSON array: ``json_group_array`` on SQLite, ``jsonb_agg`` on
-    PostgreSQL (jsonb, which Django reads as text and the JSONField parses).
-    """
-
-    function = "JSON_GROUP_ARRAY"
-    output_field = models.JSONField()
-
-    def as_postgresql(self, compiler, connection, **extra_context):
-        return super().as_sql(compiler, connection, function="JSONB_AGG", **extra_context)
-
-
-def json_rows(queryset, group_by, **fields):
-    """
-    Rows of a related table as one JSON column of the outer row, for ``annotate()``:
-    ``queryset`` (correlated to the outer row through ``group_by``) as a list of objects with
-    ``fields`` (key → lookup), or None when it has no rows. A to-many relation a list needs
-    for every row (a release's co-developers) then costs no query of its own, on pages and in
-    the API's ``values()`` fast path alike; the order within the list is the reader's to impose.
-    """
-    rows = queryset.order_by().values(group_by).annotate(rows=JSONGroupArray(JSONObject(**fields))).values("rows")
-    return models.Subquery(rows, output_field=models.JSONField())
-
-
-class LabLink(typing.NamedTuple):
-    """A lab as a link names it (read from a JSON column, not a model instance)."""
-
-    slug: str
-    name: str
-
-    def get_absolute_url(self):
-        return reverse_slug("profiles:lab-detail", self.slug)
 
 
 class PublishableQuerySet(models.QuerySet):
@@ -516,8 +480,6 @@ class LabQuerySet(PublishableQuerySet):
             self.select_related("parent_lab", "parent_organization")
             # Rides along with each row, so that the lab knows which sources to cite.
             .annotate(profile_preview=models.Value(preview, output_field=models.BooleanField()))
-            # Releases of other labs it co-developed, as a JSON column (Lab.profile_codeveloped_releases).
-            .annotate(codeveloped_rows=_codeveloped_rows(preview))
             .prefetch_related(
                 "sections",
                 # Copies: prefetching writes into its queryset (the instance it serves).
@@ -573,53 +535,21 @@ def _profile_querysets(preview):
         "roles": (Role.objects.all() if preview else Role.objects.public(now)).select_related("person"),
         # The family's and base model's labs too: a link to either asks whether it is public
         # (Release.is_public); the imported record decides the data credit; the co-developers
-        # are a column (``with_related``).
+        # readers may see, in one more query (``with_co_developers``).
         "releases": (Release.objects.all() if preview else Release.objects.published(now))
         .select_related("family__lab", "base_model__lab", "imported")
-        .annotate(codeveloper_rows=_codeveloper_rows()),
+        .with_co_developers(),
+        # Releases of other labs it co-developed (Lab.profile_codeveloped_releases), newest
+        # first, each with its lead lab and imported record (the data credit). Readers: the
+        # reader rule (the release and its lab live; the lab itself is the profile shown).
+        "codevelopments": (Codeveloper.objects.all() if preview else Codeveloper.objects.public(now))
+        .select_related("release__lab", "release__imported")
+        .order_by(F("release__released").desc(nulls_last=True), "release__name", "pk"),
         "backings": Backing.objects.select_related("organization"),
         "relations": (
             LabRelation.objects.all() if preview else LabRelation.objects.filter(live("other_lab", now))
         ).select_related("other_lab"),
     }
-
-
-@functools.cache
-def _codeveloped_rows(preview):
-    """
-    A lab's co-developments as a JSON column (``json_rows``): the releases of other labs it
-    co-developed, each with its lead lab and whether it was imported (for the data credit).
-    Readers get the reader rule (``Codeveloper.objects.public()``: the release and its lab
-    live; the lab itself is the row shown); a preview shows them all.
-    """
-    rows = Codeveloper.objects.filter(lab=OuterRef("pk"))
-    if not preview:
-        now = QueryTime()
-        rows = rows.filter(live("release", now), live("release__lab", now))
-    return json_rows(
-        rows, "lab",
-        slug="release__slug", name="release__name", released="release__released",
-        released_precision="release__released_precision", lab_slug="release__lab__slug",
-        lab_name="release__lab__name", imported_dataset="release__imported__dataset",
-    )
-
-
-class CodevelopedRelease(typing.NamedTuple):
-    """A release of another lab that a lab co-developed (``Lab.profile_codeveloped_releases``)."""
-
-    slug: str
-    name: str
-    released: datetime.date | None
-    released_precision: str
-    lab: LabLink
-    imported_dataset: str | None
-
-    def get_absolute_url(self):
-        return reverse_slug("profiles:release-detail", self.slug)
-
-    @property
-    def released_display(self):
-        return format_partial_date(self.released, self.released_precision)
 
 
 class Lab(PublishableModel):
@@ -718,6 +648,10 @@ class Lab(PublishableModel):
     def get_absolute_url(self):
         return reverse_slug("profiles:lab-detail", self.slug)
 
+    def get_changes_url(self):
+        """The lab's public changelog (profiles.changelog)."""
+        return reverse_slug("profiles:lab-changes", self.slug)
+
     def clean(self):
         normalize_partial_dates(self, "founded", "as_of")
         if self.parent_lab_id and self.parent_lab_id == self.pk:
@@ -790,28 +724,14 @@ class Lab(PublishableModel):
     def flagship_releases(self):
         return [release for release in self.releases.all() if release.is_flagship]
 
-    @functools.cached_property
+    @property
     def profile_codeveloped_releases(self):
         """
         Releases of other labs this lab co-developed (not those it made), newest first, each
-        with its lead lab: from ``with_profile()``'s column, or one query without it.
+        with its lead lab: ``with_profile()``'s prefetched ``codevelopments`` (only those a
+        reader may see, unless previewing).
         """
-        if "codeveloped_rows" in self.__dict__:
-            rows = self.codeveloped_rows
-        else:
-            rows = Lab.objects.filter(pk=self.pk).values_list(_codeveloped_rows(False), flat=True).first()
-        releases = [
-            CodevelopedRelease(
-                slug=row["slug"], name=row["name"],
-                released=datetime.date.fromisoformat(str(row["released"])[:10]) if row["released"] else None,
-                released_precision=row["released_precision"], lab=LabLink(row["lab_slug"], row["lab_name"]),
-                imported_dataset=row["imported_dataset"],
-            )
-            for row in rows or ()
-        ]
-        return sorted(releases, key=lambda release: (
-            release.released is None, -release.released.toordinal() if release.released else 0, release.name,
-        ))
+        return [row.release for row in self.codevelopments.all()]
 
     def release_groups(self):
         """
@@ -1190,13 +1110,18 @@ class ReleaseQuerySet(PublishableQuerySet):
     def with_related(self):
         """
         A release list or page: its lab, family and base model (with their labs, for
-        ``is_public``) and its imported record (the data credit) in the same query, and the
-        co-developers readers may see as a JSON column of the row (``codeveloper_rows``, read
-        by ``Release.public_co_developers``), so no page of releases, nor the API's
-        ``values()`` fast path, queries once more for them.
+        ``is_public``) and its imported record (the data credit) in the same query.
         """
-        return self.select_related("lab", "family__lab", "base_model__lab", "imported").annotate(
-            codeveloper_rows=_codeveloper_rows()
+        return self.select_related("lab", "family__lab", "base_model__lab", "imported")
+
+    def with_co_developers(self):
+        """
+        Where a release's co-developers show (its page, the API): those readers may see
+        (``Codeveloper.objects.named()``), in author order, in one more query for all the
+        rows (``Release.public_co_developers``).
+        """
+        return self.prefetch_related(
+            Prefetch("codevelopers", queryset=Codeveloper.objects.named(), to_attr="named_codevelopers")
         )
 
     def open_weights(self):
@@ -1210,19 +1135,6 @@ class ReleaseQuerySet(PublishableQuerySet):
             self, query, [("name", "A"), ("description", "C")],
             related=[RelatedNames(Lab.objects.published(), "name", "pk", via="lab")],
         )
-
-
-@functools.cache
-def _codeveloper_rows():
-    """
-    A release's co-developers as a JSON column (``json_rows``), by the reader rule
-    (``Codeveloper.objects.public()``): the co-developer lab live. The release's own rule is
-    the outer queryset's (a staff preview of a draft release still names only live labs).
-    """
-    return json_rows(
-        Codeveloper.objects.filter(live("lab", QueryTime()), release=OuterRef("pk")), "release",
-        slug="lab__slug", name="lab__name", order="order", id="id",
-    )
 
 
 # Figures that are counts or amounts: a positive number, or unknown (the constraints of
@@ -1397,17 +1309,13 @@ class Release(PublishableModel):
     @functools.cached_property
     def public_co_developers(self):
         """
-        The labs that co-developed it which readers may see, in author order, as ``LabLink``s:
-        from ``with_related()``'s column, or one query without it.
+        The labs that co-developed it which readers may see, in author order: from
+        ``with_co_developers()``'s prefetch, or one query without it.
         """
-        if "codeveloper_rows" in self.__dict__:
-            rows = self.codeveloper_rows
-        elif self.pk is None:
-            rows = None
-        else:
-            rows = Release.objects.filter(pk=self.pk).values_list(_codeveloper_rows(), flat=True).first()
-        rows = sorted(rows or (), key=lambda row: (row["order"], row["id"]))
-        return [LabLink(row["slug"], row["name"]) for row in rows]
+        rows = getattr(self, "named_codevelopers", None)
+        if rows is None:
+            rows = Codeveloper.objects.named().filter(release=self) if self.pk is not None else ()
+        return [row.lab for row in rows]
 
 
 class CodeveloperQuerySet(models.QuerySet):
@@ -1415,6 +1323,16 @@ class CodeveloperQuerySet(models.QuerySet):
         """Co-developers readers may see: of a public release, naming a published lab."""
         now = QueryTime() if now is None else now
         return self.filter(live("release", now), live("release__lab", now), live("lab", now))
+
+    def named(self, now=None):
+        """
+        The co-developers a release names to readers, in author order, with their labs: the
+        co-developer lab live (``public()`` without the release's own rule, which is the
+        caller's: a staff preview of a draft release still names only live labs). The one
+        rule for a release's page, its API representations and the API list's fast path.
+        """
+        now = QueryTime() if now is None else now
+        return self.filter(live("lab", now)).select_related("lab").order_by("order", "id")
 
     def get_by_natural_key(self, release, lab):
         return self.get(release__slug=release, lab__slug=lab)

@@ -63,10 +63,13 @@ def test_root_lists_the_endpoints(client):
 def test_the_api_is_browsable(client):
     lab = make_lab("Browsable Lab")
     make_release(lab, "Browsable Model")
-    for url in ["/api/", "/api/labs/", f"/api/labs/{lab.slug}/", "/api/releases/", "/api/people/"]:
+    for url in ["/api/labs/", f"/api/labs/{lab.slug}/", "/api/releases/", "/api/people/"]:
         response = client.get(url, HTTP_ACCEPT="text/html")
         assert response.status_code == 200, url
         assert b"Django REST framework" in response.content
+    # /api/ itself is the API's home page (tests/test_api_home_and_compare.py).
+    response = client.get("/api/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200 and b"<h1>The JSON API</h1>" in response.content
 
 
 def test_lab_list_is_a_light_summary_of_published_labs(client):
@@ -621,12 +624,13 @@ def more_organizations(count):
         # be kept) + page. Labs: release_count, latest_release and its precision are
         # annotations.
         ("/api/labs/", more_labs, 4),
-        # generation + lab (parents joined) + its sections, roles, releases, backings,
-        # relations: 7; + every citation of the profile (one query): 8; + the next
-        # scheduled go-live (how long readers' shared copy may be kept): 9.
-        ("/api/labs/big-lab/", more_of_one_lab, 9),
-        # generation + count + go-live + page (lab and family joined).
-        ("/api/releases/", more_releases, 4),
+        # generation + lab (parents joined) + its sections, roles, releases, the releases'
+        # co-developers, backings, relations, co-developed releases: 9; + every citation of
+        # the profile (one query): 10; + the next scheduled go-live (how long readers'
+        # shared copy may be kept): 11.
+        ("/api/labs/big-lab/", more_of_one_lab, 11),
+        # generation + count + go-live + page (lab and family joined) + the page's co-developers.
+        ("/api/releases/", more_releases, 5),
         ("/api/people/", more_people, 4),
         # generation + person + roles (lab and organization joined) + go-live.
         ("/api/people/many-roles/", more_roles_of_one_person, 4),
@@ -676,9 +680,10 @@ def test_release_detail_is_one_query(client, django_assert_num_queries, settings
     settings.PAGE_CACHE_SECONDS = 0  # the detail itself (a shared copy would add the go-live look-up)
     lab = make_lab()
     release = make_release(lab, family=make_release(lab))
-    # The release with its lab and family joined, and whether a scheduled draft is due
-    # (documents.publish_due_if_time: one indexed query when the page cache is off).
-    with django_assert_num_queries(2):
+    # The release with its lab and family joined, its co-developers (with_co_developers),
+    # and whether a scheduled draft is due (documents.publish_due_if_time: one indexed
+    # query when the page cache is off).
+    with django_assert_num_queries(3):
         get_ok(client, f"/api/releases/{release.slug}/")
 
 

@@ -501,9 +501,10 @@ def queries(client, url):
         # count for the paginator; labs with release counts and latest release; one count per
         # filter facet (4); the page cache's next scheduled go-live (once per save)
         ("/labs/", 8),
-        ("/labs/grown-lab/", 9),  # the lab; then sections, roles, releases, backings, relations
-        # (with_profile's prefetches); every citation of the profile (one query); the page
-        # cache's next scheduled go-live
+        ("/labs/grown-lab/", 11),  # the lab; then sections, roles, releases (and their
+        # co-developers), backings, relations, co-developed releases (with_profile's
+        # prefetches); every citation of the profile (one query); the page cache's next
+        # scheduled go-live
         # count; one page of releases with lab and family; the labs for the filter; the next
         # scheduled go-live (how long the count and the page may be kept)
         ("/releases/", 5),

@@ -154,7 +154,11 @@ def test_pages_with_co_developers_take_no_more_queries(client, world):
             assert client.get(url).status_code == 200
         return len(context.captured_queries)
 
-    urls = [world["model"].get_absolute_url(), world["partner"].get_absolute_url(), "/releases/", "/"]
+    urls = [
+        world["model"].get_absolute_url(), world["partner"].get_absolute_url(), world["lead"].get_absolute_url(),
+        "/releases/", "/", f"/api/releases/{world['model'].slug}/", f"/api/labs/{world['partner'].slug}/",
+        f"/api/labs/{world['lead'].slug}/", "/api/releases/", "/api/releases/?format=csv",
+    ]
     before = [count(url) for url in urls]
     for number in range(5):
         release = make_release(world["lead"], f"More {number}", parameters=1e9)
