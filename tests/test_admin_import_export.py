@@ -15,39 +15,19 @@ import io
 
 import openpyxl
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
 from django.urls import reverse
 
 from imports.resources import LabResource, PersonResource, ReleaseResource, SourceResource
 from profiles.models import Lab, Person, PublicationState, Release, Revision, RevisionStatus, Source
 from tests.factories import make_lab, make_person, make_release, make_source
 from tests.test_admin import form_data
+from tests.test_documents import editor, publisher, signed_in  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.django_db
 
 FORMATS = {"csv": "0", "xlsx": "1"}  # ProfileImportExportMixin.formats, in order
 RESOURCES = {Lab: LabResource, Release: ReleaseResource, Person: PersonResource, Source: SourceResource}
-
-
-def signed_in(name, group=None):
-    user = User.objects.create_user(name, password="x", is_staff=True)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def editor():
-    return signed_in("editor", "Editor")
-
-
-@pytest.fixture
-def publisher():
-    return signed_in("publisher", "Publisher")
 
 
 def admin_url(model, view, *args):

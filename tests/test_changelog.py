@@ -4,25 +4,16 @@ import re
 
 import feedparser
 import pytest
-from django.contrib.auth.models import Group, User
-from django.test import Client
 
 from profiles import documents
 from profiles.models import Lab, PublicationState, Release
 from tests.factories import make_lab, make_person, make_release, make_role
 from tests.test_admin import admin_url, form_data, page_text
+from tests.test_documents import signed_in
 
 pytestmark = pytest.mark.django_db
 
 FEEDS = ["/feed/", "/feed/atom/", "/changes/feed/"]
-
-
-def signed_in(name, group):
-    user = User.objects.create_user(name, password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -21,9 +21,11 @@ from tests.test_leaks import no_throttle, world  # noqa: F401 (fixtures: the cra
 pytestmark = pytest.mark.django_db
 
 
-def signed_in(name, group):
+def signed_in(name, group=None):
+    """A staff user's client, in ``group`` (Editor or Publisher) or in none."""
     user = User.objects.create_user(name, password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
+    if group:
+        user.groups.add(Group.objects.get(name=group))
     client = Client()
     client.force_login(user)
     return client
@@ -487,10 +489,11 @@ def test_interleaved_saves_of_two_editors_never_lose_a_change_without_a_conflict
     make_release(lab, f"r0-{lab.pk}")
     clients = {name: signed_in(f"{name}{lab.pk}", "Editor") for name in ("ann", "bob")}
     api = api_client(f"api{lab.pk}", "Editor")
-    forms = {}  # editor -> the form data as opened (the values they saw)
+    forms = {}  # editor -> the form data they will post
+    seen = {}  # editor -> the stored values their form stands on (what they saw)
     for step in steps:
         if step[0] == "open":
-            forms[step[1]] = form_data(clients[step[1]].get(admin_url(Lab, "change", lab.pk)))
+            forms[step[1]] = seen[step[1]] = form_data(clients[step[1]].get(admin_url(Lab, "change", lab.pk)))
             continue
         before = {field: draft_value(lab, field) for field in FIELDS}
         if step[0] == "api":
@@ -504,16 +507,18 @@ def test_interleaved_saves_of_two_editors_never_lose_a_change_without_a_conflict
         _kind, editor, field, letter = step
         if editor not in forms:
             continue  # nothing open to save
-        seen = forms[editor]
-        data = dict(seen)
+        data = dict(forms[editor])
         data[FIELDS[field]] = f"{field}-{letter}-{editor}"
-        mine = {name: data[key] for name, key in FIELDS.items() if data[key] != seen[key]}
+        mine = {name: data[key] for name, key in FIELDS.items() if data[key] != seen[editor][key]}
         response = clients[editor].post(admin_url(Lab, "change", lab.pk), data)
         if response.status_code == 200:
             # Refused: a conflict is shown, and nothing of this save is stored.
             assert "changed some of the same things" in page_text(response)
             assert {name: draft_value(lab, name) for name in FIELDS} == before
-            forms[editor] = form_data(response)  # the merged form, based on the draft as it is now
+            # The merged form, based on the draft as it is now, still holds this editor's own
+            # values where they conflicted: posting it again is their decision to keep them.
+            forms[editor] = form_data(response)
+            seen[editor] = {**forms[editor], **{key: before[name] for name, key in FIELDS.items()}}
             continue
         assert response.status_code == 302
         after = {name: draft_value(lab, name) for name in FIELDS}
@@ -522,7 +527,7 @@ def test_interleaved_saves_of_two_editors_never_lose_a_change_without_a_conflict
                 assert after[name] == mine[name]  # what this editor changed is in
             else:
                 assert after[name] == before[name]  # what they did not change: as it was (another's change kept)
-        forms[editor] = form_data(clients[editor].get(admin_url(Lab, "change", lab.pk)))
+        forms[editor] = seen[editor] = form_data(clients[editor].get(admin_url(Lab, "change", lab.pk)))
 
 
 def test_a_role_moved_to_another_lab_through_the_api_is_refused_not_lost(lab):
