@@ -156,9 +156,13 @@ def test_without_redis_the_api_limit_counts_a_client_across_workers(tmp_path):
     # worker's request also ends with Django closing the cache, which must keep the count.
     run = without_redis_in_production(
         tmp_path, API_THROTTLE_ANON="3/minute", ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="0",
-        DATABASE_URL=f"sqlite:///{tmp_path / 'unused.sqlite3'}",  # the API root reads no rows
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
     )
-    requests = "from django.test import Client; client = Client(); print(*[client.get('/api/').status_code for _ in range(2)])"
+    run("from django.core.management import call_command; call_command('migrate', verbosity=0)")
+    requests = (
+        "from django.test import Client; client = Client(); "
+        "print(*[client.get('/api/', HTTP_ACCEPT='application/json').status_code for _ in range(2)])"
+    )
     assert run(requests) == "200 200"
     assert run(requests) == "200 429"
 

@@ -407,3 +407,20 @@ def test_an_admin_edit_of_a_published_release_and_its_co_developers_is_a_draft(a
     draft = Revision.objects.pending_for(world["lead"]).data
     assert any(row["lab_id"] == Lab.objects.get(slug="drafted-partner").pk for row in draft["parts"]["codevelopers"].values())
     assert any(row["domains"] == ["speech"] for row in draft["parts"]["releases"].values())
+
+
+def test_an_error_in_one_co_developer_names_the_item_in_a_flat_list(db):
+    from django.contrib.auth.models import Group, User
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from tests.factories import make_lab
+
+    lab = make_lab("Errand Lab", state="published")
+    user = User.objects.create_user("apiuser", is_staff=True)
+    user.groups.add(Group.objects.get(name="Editor"))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    response = client.post("/api/releases/", {"name": "X", "slug": "x-model", "lab": lab.slug, "co_developers": [None]}, format="json")
+    assert response.status_code == 400
+    assert response.json()["error"]["fields"]["co_developers"] == ["item 1: This field may not be null."]

@@ -79,6 +79,28 @@ def _first_message(detail):
     return str(detail)
 
 
+def _messages(detail, where=""):
+    """
+    A field's errors as a flat list of strings (the documented shape): errors of a list's
+    items or a nested object's fields are prefixed with where they are ("item 2: …").
+    """
+    if isinstance(detail, dict):
+        found = []
+        for key, value in detail.items():
+            place = f"item {int(key) + 1}" if str(key).isdigit() else str(key)
+            found += _messages(value, f"{where}{place}: ")
+        return found
+    if isinstance(detail, list):
+        if all(not isinstance(item, (dict, list)) for item in detail):
+            return [f"{where}{item}" for item in detail]
+        found = []
+        for index, item in enumerate(detail):
+            if item:  # a list serializer's valid items have no errors
+                found += _messages(item, f"{where}item {index + 1}: ")
+        return found
+    return [f"{where}{detail}"]
+
+
 def _first_code(codes):
     if isinstance(codes, dict):
         return _first_code(next(iter(codes.values()), "invalid"))
@@ -112,7 +134,7 @@ def api_exception_handler(exc, context):
     fields = None
     if isinstance(exc, exceptions.ValidationError):
         detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
-        fields = {key: value for key, value in detail.items() if key != "non_field_errors"} or None
+        fields = {key: _messages(value) for key, value in detail.items() if key != "non_field_errors"} or None
         message = _first_message(detail) or "Invalid input."
         code = _first_code(exc.get_codes())
     elif isinstance(exc, exceptions.APIException):
