@@ -72,22 +72,20 @@ DATASET_SOURCE = {
 
 # Our name -> the header in each layout. "2025": the snapshot in fixtures/; "2026": the
 # live notable-models table as of 2026 (the data README lists its columns).
+_LAYOUT_2025 = {
+    "model": "Model", "organization": "Organization", "categories": "Organization categorization",
+    "countries": "Country (from Organization)", "date": "Publication date", "domain": "Domain",
+    "link": "Link", "reference": "Reference", "parameters": "Parameters",
+    "training_compute": "Training compute (FLOP)", "dataset_size": "Training dataset size (datapoints)",
+    "hardware": "Training hardware", "accessibility": "Model accessibility", "confidence": "Confidence",
+    "base_model": "Base model", "last_modified": "Last modified",
+}
 LAYOUTS = {
-    "2025": {
-        "model": "Model", "organization": "Organization", "categories": "Organization categorization",
-        "countries": "Country (from Organization)", "date": "Publication date", "domain": "Domain",
-        "link": "Link", "reference": "Reference", "parameters": "Parameters",
-        "training_compute": "Training compute (FLOP)", "dataset_size": "Training dataset size (datapoints)",
-        "hardware": "Training hardware", "accessibility": "Model accessibility", "confidence": "Confidence",
-        "base_model": "Base model", "last_modified": "Last modified",
-    },
+    "2025": _LAYOUT_2025,
+    # Two columns renamed, and no "Last modified".
     "2026": {
-        "model": "Model", "organization": "Organization", "categories": "Organization categorization",
-        "countries": "Country (of organization)", "date": "Publication date", "domain": "Domain",
-        "link": "Link", "reference": "Reference", "parameters": "Parameters",
-        "training_compute": "Training compute (FLOP)", "dataset_size": "Training dataset size (total)",
-        "hardware": "Training hardware", "accessibility": "Model accessibility", "confidence": "Confidence",
-        "base_model": "Base model",
+        **{ours: theirs for ours, theirs in _LAYOUT_2025.items() if ours != "last_modified"},
+        "countries": "Country (of organization)", "dataset_size": "Training dataset size (total)",
     },
 }
 
