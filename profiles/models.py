@@ -549,6 +549,10 @@ def _profile_querysets(preview):
         "relations": (
             LabRelation.objects.all() if preview else LabRelation.objects.filter(live("other_lab", now))
         ).select_related("other_lab"),
+        # The same relations seen from the other side (Lab.related_labs shows both ways).
+        "incoming_relations": (
+            LabRelation.objects.all() if preview else LabRelation.objects.filter(live("lab", now))
+        ).select_related("lab"),
     }
 
 
@@ -720,6 +724,33 @@ class Lab(PublishableModel):
             if release.released:
                 counts[release.released.year] = counts.get(release.released.year, 0) + 1
         return counts
+
+    def related_labs(self):
+        """
+        [(heading, [(other lab, note), ...]), ...]: this lab's relations seen from both sides,
+        from ``with_profile()``'s prefetched ``relations`` and ``incoming_relations``, so
+        BAAI's page names Shanghai AI Laboratory as its counterpart although only Shanghai's
+        profile records it. Headings follow ``RELATION_WORDING`` in the kinds' order; a pair
+        recorded from both sides is shown once.
+        """
+        groups = {}
+        seen = set()
+        rows = [(relation, relation.other_lab, 1) for relation in self.relations.all()]
+        rows += [(relation, relation.lab, 2) for relation in self.incoming_relations.all()]
+        for kind, _label in RelationKind.choices:
+            for relation, other, side in rows:
+                if relation.kind != kind:
+                    continue
+                heading = RELATION_WORDING[kind][side]
+                if (heading, other.pk) in seen:
+                    continue
+                seen.add((heading, other.pk))
+                groups.setdefault(heading, []).append((other, relation.note))
+        return [(one if len(others) == 1 else several, others) for (one, several), others in groups.items()]
+
+    def counterparts(self):
+        """The labs named as this one's counterparts (either side): the compare link's default."""
+        return [other for heading, others in self.related_labs() if heading.startswith("Counterpart") for other, _note in others]
 
     def flagship_releases(self):
         return [release for release in self.releases.all() if release.is_flagship]
@@ -1522,6 +1553,19 @@ class RelationKind(models.TextChoices):
     EVALUATES = "evaluates", "Evaluates"
 
 
+# How a relation reads from each side: "Shanghai AI Laboratory evaluates DeepSeek" and, on
+# DeepSeek's page, "Evaluated by Shanghai AI Laboratory". Every kind but one is mutual.
+RELATION_WORDING = {
+    # kind: (verb from the lab, heading on the lab's page, heading on the other lab's page);
+    # a heading is (one, several).
+    RelationKind.COUNTERPART: ("is the counterpart of", ("Counterpart", "Counterparts"), ("Counterpart", "Counterparts")),
+    RelationKind.PEER: ("is a peer of", ("Peer", "Peers"), ("Peer", "Peers")),
+    RelationKind.COMPETITOR: ("competes with", ("Competitor", "Competitors"), ("Competitor", "Competitors")),
+    RelationKind.PARTNER: ("works with", ("Partner", "Partners"), ("Partner", "Partners")),
+    RelationKind.EVALUATES: ("evaluates", ("Evaluates", "Evaluates"), ("Evaluated by", "Evaluated by")),
+}
+
+
 class LabRelationQuerySet(models.QuerySet):
     def get_by_natural_key(self, lab, other_lab, kind):
         return self.get(lab__slug=lab, other_lab__slug=other_lab, kind=kind)
@@ -1570,6 +1614,11 @@ class LabRelation(models.Model):
     def clean(self):
         if self.lab_id and self.lab_id == self.other_lab_id:
             raise ValidationError({"other_lab": "A lab cannot be related to itself."})
+
+    @property
+    def verb(self):
+        """The relation as a sentence's verb: 'evaluates', 'is the counterpart of'."""
+        return RELATION_WORDING.get(self.kind, (self.get_kind_display().lower(),))[0]
 
 
 # --------------------------------------------------------------------------

@@ -625,10 +625,10 @@ def more_organizations(count):
         # annotations.
         ("/api/labs/", more_labs, 4),
         # generation + lab (parents joined) + its sections, roles, releases, the releases'
-        # co-developers, backings, relations, co-developed releases: 9; + every citation of
-        # the profile (one query): 10; + the next scheduled go-live (how long readers'
-        # shared copy may be kept): 11.
-        ("/api/labs/big-lab/", more_of_one_lab, 11),
+        # co-developers, backings, relations both ways, co-developed releases: 10; + every
+        # citation of the profile (one query): 11; + the next scheduled go-live (how long
+        # readers' shared copy may be kept): 12.
+        ("/api/labs/big-lab/", more_of_one_lab, 12),
         # generation + count + go-live + page (lab and family joined) + the page's co-developers.
         ("/api/releases/", more_releases, 5),
         ("/api/people/", more_people, 4),

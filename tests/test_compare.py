@@ -38,6 +38,18 @@ def test_the_lab_page_links_to_a_comparison_with_its_counterpart(client, startin
     assert 'href="/compare/?labs=shanghai-ai-laboratory,baai"' in html
 
 
+def test_baai_links_back_to_shanghai_and_compares_with_it(client, starting_data):
+    html = client.get("/labs/baai/").content.decode()
+    assert '<a href="/labs/shanghai-ai-laboratory/">Shanghai AI Laboratory</a>' in html
+    assert 'href="/compare/?labs=baai,shanghai-ai-laboratory"' in html
+
+
+def test_the_comparison_says_who_evaluates_whom(client, starting_data):
+    html = client.get("/compare/?labs=shanghai-ai-laboratory,deepseek").content.decode()
+    assert 'Shanghai AI Laboratory</a> evaluates <a href="/labs/deepseek/">DeepSeek</a>' in html
+    assert "evaluates of" not in html
+
+
 def test_unknown_or_draft_labs_are_named_not_shown(client):
     make_lab("Seen Lab")
     make_lab("Hidden Lab", state="draft")

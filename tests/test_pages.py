@@ -501,8 +501,8 @@ def queries(client, url):
         # count for the paginator; labs with release counts and latest release; one count per
         # filter facet (4); the page cache's next scheduled go-live (once per save)
         ("/labs/", 8),
-        ("/labs/grown-lab/", 11),  # the lab; then sections, roles, releases (and their
-        # co-developers), backings, relations, co-developed releases (with_profile's
+        ("/labs/grown-lab/", 12),  # the lab; then sections, roles, releases (and their
+        # co-developers), backings, relations both ways, co-developed releases (with_profile's
         # prefetches); every citation of the profile (one query); the page cache's next
         # scheduled go-live
         # count; one page of releases with lab and family; the labs for the filter; the next
@@ -553,3 +553,25 @@ def test_the_reference_profile_reads_like_the_seed(client, starting_data):
     assert '<time datetime="2024-01">January 2024</time>' in page.content.decode()
     for url in ["/", "/labs/", "/people/yu-qiao/", "/releases/", "/releases/internlm2-5/", "/sources/"]:
         get(client, url)
+
+
+def test_a_relation_shows_on_both_labs_pages_with_the_right_wording(client):
+    """A relation recorded on one profile is named on the other lab's page too, from its side."""
+    shanghai = make_lab("Shanghai Lab")
+    beijing = make_lab("Beijing Lab")
+    rival = make_lab("Rival Lab")
+    make_relation(shanghai, beijing, kind="counterpart", note="Shanghai-based counterpart to Beijing-based Beijing Lab")
+    make_relation(shanghai, rival, kind="evaluates")
+    beijing_page = text_of(get(client, beijing.get_absolute_url()))
+    assert "Counterpart Shanghai Lab — Shanghai-based counterpart to Beijing-based Beijing Lab" in beijing_page
+    rival_page = text_of(get(client, rival.get_absolute_url()))
+    assert "Evaluated by Shanghai Lab" in rival_page
+    assert "Evaluates" not in rival_page
+    assert "Evaluates Rival Lab" in text_of(get(client, shanghai.get_absolute_url()))
+
+
+def test_a_relation_from_an_unpublished_lab_is_not_shown_on_the_other_side(client):
+    hidden = make_lab("Hidden Lab", state=DRAFT)
+    shown = make_lab("Shown Lab")
+    make_relation(hidden, shown, kind="evaluates")
+    assert "Hidden Lab" not in client.get(shown.get_absolute_url()).content.decode()

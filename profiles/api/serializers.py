@@ -563,6 +563,17 @@ class LabRelationSerializer(serializers.ModelSerializer):
         fields = ["other_lab", "kind", "kind_display", "note"]
 
 
+class IncomingLabRelationSerializer(serializers.ModelSerializer):
+    """A relation another lab's profile records about this one (``kind`` is from its side)."""
+
+    lab = LabLinkSerializer(read_only=True)
+    kind_display = ChoiceLabelField("kind")
+
+    class Meta:
+        model = LabRelation
+        fields = ["lab", "kind", "kind_display", "note"]
+
+
 class LabSerializer(serializers.ModelSerializer):
     """
     A lab in the index: a summary, with ``release_count`` and ``latest_release``.
@@ -626,6 +637,10 @@ class LabDetailSerializer(serializers.ModelSerializer):
     )
     backings = BackingSerializer(many=True, read_only=True)
     relations = LabRelationSerializer(many=True, read_only=True)
+    incoming_relations = IncomingLabRelationSerializer(
+        many=True, read_only=True,
+        help_text="Relations other labs' profiles record about this lab: 'lab' evaluates (kind) this one.",
+    )
     sources = NumberedSourceSerializer(source="numbered_sources", many=True, read_only=True)
 
     class Meta:
@@ -641,7 +656,7 @@ class LabDetailSerializer(serializers.ModelSerializer):
             "wikidata_id", "huggingface_org", "github_org", "updated",
             # The profile
             "sections", "current_roles", "past_roles", "releases", "codeveloped_releases", "backings", "relations",
-            "sources",
+            "incoming_relations", "sources",
             # The workflow: readers only ever see "published"; staff see every state.
             "state", "version", "published_at",
         ]
