@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class ProfilesConfig(AppConfig):
@@ -17,6 +17,12 @@ class ProfilesConfig(AppConfig):
                 continue  # the counter itself; drafts, which readers never see (documents.py)
             post_save.connect(bump_content_generation, sender=model, dispatch_uid=f"page-cache-{model.__name__}")
             post_delete.connect(bump_content_generation, sender=model, dispatch_uid=f"page-cache-del-{model.__name__}")
+
+        # ---- Search ----
+        # SQLite's trigram indexes and their triggers, (re)made after every migrate (search.py).
+        from .search import install_trigram_indexes
+
+        post_migrate.connect(install_trigram_indexes, sender=self, dispatch_uid="trigram-indexes")
 
         # ---- Old slugs ----
         # A changed slug is recorded, so its old URLs answer 301 (slug_history.py).

@@ -116,3 +116,49 @@ def test_postgres_has_the_gin_indexes_and_uses_them(labs):
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
     assert "profiles_person_search_gin" in plan
+
+
+sqlite_only = pytest.mark.skipif(
+    connection.vendor != "sqlite" or not site_search.SQLITE_TRIGRAM, reason="SQLite's trigram indexes (FTS5)"
+)
+
+
+@sqlite_only
+def test_sqlite_search_reads_the_trigram_index_not_every_row(labs, django_assert_max_num_queries):
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        assert names(Release.objects.published().search("bilingual")) == ["InternLM2.5"]
+    sql = " ".join(query["sql"] for query in captured.captured_queries)
+    assert '"profiles_release_trigram" MATCH' in sql and '"description" LIKE' not in sql
+    with connection.cursor() as cursor:
+        sql, params = Lab.objects.published().search("institute").query.sql_with_params()
+        cursor.execute("EXPLAIN QUERY PLAN " + sql, params)
+        plan = " ".join(str(row) for row in cursor.fetchall())
+    assert "profiles_lab_trigram VIRTUAL TABLE INDEX" in plan
+
+
+@sqlite_only
+def test_the_trigram_index_follows_edits_and_deletes(labs):
+    release = Release.objects.get(slug="chatglm3")
+    release.name = "GLM-Zero"
+    release.save()
+    assert names(Release.objects.published().search("zero")) == ["GLM-Zero"]
+    assert names(Release.objects.published().search("chatglm")) == []
+    release.delete()
+    assert names(Release.objects.published().search("zero")) == []
+    # Substrings in any script, and a word shorter than three characters (no trigram) still found.
+    assert names(Lab.objects.published().search("人工智能")) == ["Shanghai AI Laboratory"]
+    assert names(Lab.objects.published().search("gl")) == ["Zhipu AI"]
+
+
+@sqlite_only
+def test_a_table_rebuilt_by_a_migration_gets_its_index_back_after_migrate(labs):
+    """SQLite drops a table's triggers when Django rebuilds it: migrate's receiver remakes and refills the index."""
+    with connection.cursor() as cursor:
+        for suffix in ("ai", "ad", "au"):
+            cursor.execute(f'DROP TRIGGER "profiles_lab_trigram_{suffix}"')
+        cursor.execute('DROP TABLE "profiles_lab_trigram"')
+    site_search.install_trigram_indexes(using="default")
+    make_lab("Nanjing Vision Institute", slug="nanjing")
+    assert names(Lab.objects.published().search("institute")) == ["Nanjing Vision Institute", "Shanghai AI Laboratory"]
