@@ -19,6 +19,11 @@ urlpatterns = [
     path("labs/<slug:slug>/feed/atom/", follow_old_slugs(feeds.AtomChangesFeed(), published_labs), name="lab-feed-atom"),
     path("labs/<slug:slug>/changes/", follow_old_slugs(views.LabChangesView.as_view(), published_labs), name="lab-changes"),
     path("compare/", views.CompareView.as_view(), name="compare"),
+    # Social cards (og:image): published data only; a renamed lab's or release's old card URL answers 301.
+    path("labs/<slug:slug>/card.png", follow_old_slugs(views.LabCardView.as_view(), published_labs), name="lab-card"),
+    path("releases/<slug:slug>/card.png", follow_old_slugs(views.ReleaseCardView.as_view(), views.published_releases),
+         name="release-card"),
+    path("compare/card.png", views.CompareCardView.as_view(), name="compare-card"),
     path("people/", views.PersonListView.as_view(), name="person-list"),
     path("people/<slug:slug>/", views.PersonDetailView.as_view(), name="person-detail"),
     path("releases/", views.ReleaseListView.as_view(), name="release-list"),

@@ -22,7 +22,7 @@ from . import changelog, documents
 from .caching import PublicPageCacheMixin, SharedCountMixin, count_key, kept_for_readers
 from .filters import LabIndexFilter, PersonFilter
 from .slug_history import OldSlugRedirectMixin
-from .timeline import build_timeline
+from .charts import build_timeline, field_charts, figure_charts
 from .models import (
     Lab,
     Person,
@@ -190,7 +190,8 @@ class LabDetailView(PublicPageCacheMixin, PreviewableDetailMixin, OldSlugRedirec
         # template lookup.
         groups = lab.release_groups()
         members = {family.pk: children for family, children in groups}
-        family_of = {member.pk: family.name for family, children in groups for member in [family, *children]}
+        # A row per family on the timeline; releases outside any family share one row.
+        family_of = {member.pk: family.name for family, children in groups if children for member in [family, *children]}
         director = lab.director()
         context.update(
             sections=lab.sections_by_kind(),
@@ -202,9 +203,42 @@ class LabDetailView(PublicPageCacheMixin, PreviewableDetailMixin, OldSlugRedirec
             current_roles=lab.current_roles(),
             past_roles=lab.past_roles(),
             numbered_sources=lab.numbered_sources,
-            timeline=build_timeline(lab.releases.all(), row_of=lambda release: family_of[release.pk]),
+            timeline=build_timeline(lab.releases.all(), row_of=lambda release: family_of.get(release.pk)),
+            # Compute and parameters beside the field's: one more query, none without figures.
+            figure_charts=figure_charts(lab.releases.all()),
         )
+        context["outline"] = self.outline(context)
         return context
+
+    @staticmethod
+    def outline(context):
+        """
+        {anchor: heading} of the parts this profile has, in the page's order: the table of
+        contents, and the one rule for whether a part is shown (the template asks
+        ``{% if "h-origins" in outline %}``), so the contents never list an absent part.
+        """
+        lab, sections = context["lab"], context["sections"]
+        glance = (
+            lab.founded or lab.headquarters or lab.status_text or lab.funding_text or context["director"]
+            or context["other_leaders"] or lab.open_weights != "unknown" or lab.open_weights_note
+            or context["flagships"] or lab.website
+        )
+        parts = [
+            ("at-a-glance", "At a glance", glance),
+            ("h-origins", "Origins", sections.get("origins")),
+            ("h-mission", "Mission and strategy", sections.get("mission")),
+            ("h-models", "Models and products",
+             context["release_groups"] or sections.get("models") or lab.profile_codeveloped_releases),
+            ("h-benchmarks", "Benchmarks and standing", sections.get("benchmarks")),
+            ("h-leadership", "Leadership", context["current_roles"] or context["past_roles"] or sections.get("leadership")),
+            ("h-funding", "Funding and backers", lab.backings.all() or sections.get("funding")),
+            ("h-industry", "Industry position", sections.get("industry")),
+            ("h-landscape", "Competitive landscape", lab.related_labs() or sections.get("landscape")),
+            ("h-outlook", "Outlook", sections.get("outlook")),
+            *((f"h-{section.slug}", section.title, True) for section in sections.get("other", [])),
+            ("h-sources", "Sources", context["numbered_sources"]),
+        ]
+        return {anchor: heading for anchor, heading, shown in parts if shown}
 
 
 class CompareView(PublicPageCacheMixin, TemplateView):
@@ -378,6 +412,8 @@ class ReleaseListView(PublicPageCacheMixin, SharedCountMixin, ListView):
             row_of=lambda r: (r.family.name if r.family_id and r.family.is_public else r.name) if by_family else r.lab.name,
         )
         context["timeline_rows_are"] = "family" if by_family else "lab"
+        # The filtered releases (every page of them) by year, access and country: one grouped query.
+        context["field_charts"] = field_charts(self.object_list)
         return context
 
 
@@ -601,3 +637,175 @@ class LabChangesView(ChangesView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(lab=self.lab, **kwargs)
+
+
+# --------------------------------------------------------------------------
+# Social cards: the 1200×630 PNG of a lab, a release or a comparison (og:image)
+# --------------------------------------------------------------------------
+
+from django.http import Http404, HttpResponse  # noqa: E402 (kept with the views that use them)
+
+from . import cards  # noqa: E402
+from .api.conditional import answer_conditionally, body_etag  # noqa: E402
+from .models import Accessibility, OpenWeightsPolicy  # noqa: E402
+from .partial_dates import format_partial_date  # noqa: E402
+from .templatetags.profiles_tags import flop, short_number  # noqa: E402
+
+
+def chart_title(title, per_year, total):
+    """The chart's title, saying so when it leaves out undated releases (they have no year to stand in)."""
+    dated = sum(per_year.values())
+    return f"{title} ({dated} of {total} dated)" if dated < total else title
+
+
+def published_releases(request):
+    """The releases a card shows, to everyone (staff too): published ones (old slugs follow them)."""
+    return Release.objects.published()
+
+
+def releases_by_year(releases):
+    """{lab id: {year: count}} of ``releases`` (dated ones), in one query."""
+    rows = (
+        releases.exclude(released=None).order_by().annotate(year=ExtractYear("released"))
+        .values_list("lab_id", "year").annotate(n=Count("pk"))
+    )
+    counts = {}
+    for lab_id, year, n in rows:
+        counts.setdefault(lab_id, {})[year] = n
+    return counts
+
+
+class SocialCardView(PublicPageCacheMixin, View):
+    """
+    A card's PNG, for everyone the same: drawn from published rows only (``published()``,
+    never a preview or a pending draft, staff or not), so one copy serves every reader.
+
+    The bytes are kept under the content generation (``kept_for_readers``, what the page
+    cache keys on): any save retires them, a re-render happens once after a change and
+    never past the next scheduled go-live; between changes they are kept for
+    ``card_seconds``, longer than a page, since a card costs 30-200 ms to draw. On top,
+    the whole answer is a page-cache copy like any page's (a repeat costs one query). Sent
+    with ``no-cache`` and an ETag of its bytes: a browser or a link-preview crawler asks
+    again each time and gets a 304 while the card is unchanged, so a published change is
+    never shown stale.
+    """
+
+    card_seconds = 7 * 24 * 3600
+
+    def card_name(self):
+        """What the card shows (its key beside the content generation)."""
+        raise NotImplementedError
+
+    def build_card(self):
+        """The ``cards.Card`` to draw, or None (nothing a reader may see: a 404)."""
+        raise NotImplementedError
+
+    def draw(self):
+        card = self.build_card()
+        return None if card is None else cards.render(card)
+
+    def dispatch(self, request, *args, **kwargs):
+        return answer_conditionally(request, super().dispatch(request, *args, **kwargs))
+
+    def get(self, request, *args, **kwargs):
+        png = kept_for_readers("card", self.card_name(), self.draw, self.card_seconds)
+        if png is None:
+            raise Http404("No card here.")
+        response = HttpResponse(png, content_type="image/png")
+        response["ETag"] = body_etag(png)
+        response["Cache-Control"] = "public, no-cache"
+        return response
+
+
+class LabCardView(SocialCardView):
+    """/labs/<slug>/card.png: name, native name, kind, headquarters, founding, releases, open weights; releases per year."""
+
+    def card_name(self):
+        return f"lab:{self.kwargs['slug']}"
+
+    def build_card(self):
+        lab = Lab.objects.published().for_index().filter(slug=self.kwargs["slug"]).first()
+        if lab is None:
+            return None
+        facts = [("Kind", lab.get_kind_display()), ("Headquarters", lab.headquarters), ("Founded", lab.founded_display)]
+        if lab.release_count:
+            latest = format_partial_date(lab.latest_release, lab.latest_release_precision)
+            facts.append(("Releases", f"{lab.release_count:,}" + (f" · latest {latest}" if latest else "")))
+        if lab.open_weights != OpenWeightsPolicy.UNKNOWN:
+            facts.append(("Open weights", lab.get_open_weights_display()))
+        per_year = releases_by_year(Release.objects.published().filter(lab=lab)).get(lab.pk, {})
+        return cards.Card(
+            kind="Lab", title=lab.name, native_name=lab.native_name,
+            facts=tuple((name, value) for name, value in facts if value),
+            chart=cards.releases_per_year(chart_title("Releases per year", per_year, lab.release_count), [(lab.name, per_year)]),
+        )
+
+
+class ReleaseCardView(SocialCardView):
+    """/releases/<slug>/card.png: name, lab, kind, date, access, size, compute, licence; the lab's releases per year, its year marked."""
+
+    def card_name(self):
+        return f"release:{self.kwargs['slug']}"
+
+    def build_card(self):
+        release = public_releases().filter(slug=self.kwargs["slug"]).first()
+        if release is None:
+            return None
+        lab = release.lab
+        facts = [
+            ("Released", release.released_display),
+            ("Access", release.get_accessibility_display() if release.accessibility != Accessibility.UNKNOWN else ""),
+            ("Sizes", release.sizes) if release.sizes else ("Parameters", short_number(release.parameters)),
+            ("Compute", flop(release.training_compute)),
+            ("Licence", release.license),
+            # The family only when a reader may see it (it may be a draft of its own).
+            ("Family", release.family.name if release.family_id and release.family.is_public else ""),
+        ]
+        per_year = releases_by_year(Release.objects.published().filter(lab=lab)).get(lab.pk, {})
+        total = Release.objects.published().filter(lab=lab).count()
+        year = release.released.year if release.released else None
+        return cards.Card(
+            kind="Release", title=release.name,
+            # The lab's native name only where the vendored fonts can draw it (never as boxes).
+            subtitle=f"{release.get_kind_display()} by {lab.name}"
+            + (f" ({lab.native_name})" if lab.native_name and cards.drawable(lab.native_name) else ""),
+            facts=tuple((name, value) for name, value in facts if value),
+            chart=cards.releases_per_year(
+                chart_title(f"Releases by {lab.name} per year", per_year, total), [(lab.name, per_year)], highlight=year
+            ),
+        )
+
+
+class CompareCardView(SocialCardView):
+    """
+    /compare/card.png?labs=a,b: the labs the compare page at /compare/?labs=a,b shows (the
+    same reading of ?labs=, published labs only, at most four), their releases per year side by side.
+    """
+
+    def requested(self):
+        # The compare page's own reading of ?labs= (each slug once, in order), cut as it cuts it.
+        return CompareView.requested_slugs(self)[: CompareView.max_labs]
+
+    def card_name(self):
+        return "compare:" + ",".join(self.requested())
+
+    def build_card(self):
+        slugs = self.requested()
+        found = {lab.slug: lab for lab in Lab.objects.published().for_index().filter(slug__in=slugs)}
+        labs = [found[slug] for slug in slugs if slug in found]
+        if not labs:
+            return None
+        per_year = releases_by_year(Release.objects.published().filter(lab__in=labs))
+        entries = []
+        for lab in labs:
+            facts = [lab.country.name if lab.country else "", f"founded {lab.founded.year}" if lab.founded else "",
+                     f"{lab.release_count:,} release{'s' if lab.release_count != 1 else ''}"]
+            entries.append(cards.Entry(lab.name, lab.native_name, " · ".join(fact for fact in facts if fact)))
+        return cards.Card(
+            kind="Comparison", title="Compare labs", entries=tuple(entries),
+            chart=cards.releases_per_year(
+                chart_title("Releases per year", {lab.pk: sum(per_year.get(lab.pk, {}).values()) for lab in labs},
+                            sum(lab.release_count for lab in labs)),
+                [(lab.name, per_year.get(lab.pk, {})) for lab in labs], span=8,
+            ),
+        )

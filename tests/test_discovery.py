@@ -43,7 +43,9 @@ def test_a_lab_page_describes_an_organization(client, lab):
     assert data["address"]["addressCountry"] == "CN"
     assert meta(html, "og:title") == "Discovery Lab"
     assert meta(html, "og:description") == "A lab to be found."
-    assert meta(html, "twitter:card") == "summary"
+    # A lab has a social card (tests/test_social_cards.py): a large Twitter/X card.
+    assert meta(html, "twitter:card") == "summary_large_image"
+    assert meta(html, "og:image") == "http://testserver/labs/discovery-lab/card.png"
     assert '<link rel="canonical" href="http://testserver/labs/discovery-lab/">' in html
     assert 'href="/labs/discovery-lab/feed/atom/"' in html
 

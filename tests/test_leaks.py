@@ -50,7 +50,8 @@ pytestmark = pytest.mark.django_db
 MARK = "qz"
 STATES = ["draft", "review", "archived", "scheduled"]
 # Pages the crawl cannot reach as a reader: a preview link is a secret by design.
-NOT_CRAWLED = {"profiles:preview"}
+# A follower's confirm, manage and unsubscribe links are secrets mailed to them (tests/test_follows.py).
+NOT_CRAWLED = {"profiles:preview", "follows:confirm", "follows:manage", "follows:unsubscribe"}
 
 
 def hidden(state):
@@ -184,6 +185,8 @@ def page_urls(world):
             urls[name] = ["/" + route]
     slugs = [lab.slug for lab in world["labs"]]
     urls["profiles:compare"].append("/compare/?" + urlencode({"labs": ",".join(slugs[:4])}))
+    # A comparison's card needs labs (none: a 404); the same four as the page above.
+    urls["profiles:compare-card"] = ["/compare/card.png?" + urlencode({"labs": ",".join(slugs[:4])})]
     for slug in slugs:
         urls["profiles:release-list"].append(f"/releases/?lab={slug}")
         urls["profiles:person-list"].append(f"/people/?lab={slug}")
@@ -231,7 +234,7 @@ def search_urls(query):
         f"/api/releases/?search={q}&format=csv",
         f"/people/?q={q}", f"/people/?lab={q}", f"/people/?role={q}",
         f"/search/?q={q}", f"/search/?q={q}&kind=person", f"/search/?q={q}&kind=release",
-        f"/search/?q={q}&kind=source",
+        f"/search/?q={q}&kind=source", f"/compare/card.png?labs={q}",
     ]
 
 
@@ -250,7 +253,12 @@ def random_word(length, rng):
 # --- the crawl -------------------------------------------------------------------------
 
 
-def test_no_unpublished_object_reaches_a_reader(world):
+def test_no_unpublished_object_reaches_a_reader(world, monkeypatch):
+    # A social card is pixels: what it shows is checked as the text it was drawn from.
+    from profiles import cards
+
+    drawn, render = [], cards.render
+    monkeypatch.setattr(cards, "render", lambda card: drawn.append(card) or render(card))
     staff = Client()
     staff.force_login(User.objects.create_superuser("staff", "staff@example.org", "x"))
     reader = Client()
@@ -266,11 +274,17 @@ def test_no_unpublished_object_reaches_a_reader(world):
         response = reader.get(url)
         assert response.status_code == 200, (url, response.status_code)
         body = b"".join(response.streaming_content) if response.streaming else response.content
+        if response["Content-Type"] == "image/png":
+            assert body.startswith(b"\x89PNG"), url  # its text is checked below, as drawn
+            answered += 1
+            continue
         text = body.decode().lower()
         assert MARK not in text, f"{url} shows an unpublished object: …{text[max(0, text.index(MARK) - 200):text.index(MARK) + 60]}…"
         assert MARK not in response.get("Link", "").lower()
         answered += 1
     assert answered > 60
+    texts = [text.lower() for card in drawn for text in card.texts()]
+    assert len(drawn) >= len(world["labs"]) and all(MARK not in text for text in texts), texts
 
     # An unpublished object's own addresses are not found, as if it did not exist.
     for model, slug in hidden_objects():
@@ -278,6 +292,8 @@ def test_no_unpublished_object_reaches_a_reader(world):
         page_kind = kind if model is not Person else "people"
         assert reader.get(f"/{page_kind}/{slug}/").status_code == 404, slug
         assert reader.get(f"/api/{kind}/{slug}/").status_code == 404, slug
+        if model in (Lab, Release):
+            assert reader.get(f"/{kind}/{slug}/card.png").status_code == 404, slug
 
 
 def test_searching_a_prefix_of_an_unpublished_name_answers_as_a_random_string_does(world):

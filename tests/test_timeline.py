@@ -5,7 +5,7 @@ import datetime
 import pytest
 from django.template.loader import render_to_string
 
-from profiles.timeline import build_timeline
+from profiles.charts import build_timeline
 from tests.factories import make_lab, make_release
 from tests.html_safety import dangerous_markup
 
@@ -27,32 +27,40 @@ def test_each_dated_release_gets_one_mark_in_date_order(releases):
     timeline = build_timeline(releases, row_of=lambda r: r.get_kind_display())
     assert [mark.release.name for mark in timeline.marks] == ["Year Model", "Month Model", "Day Model"]
     assert [release.name for release in timeline.undated] == ["Undated Toolbox"]
-    assert [row.label for row in timeline.rows] == ["Benchmark suite", "Model"]
+    assert [label for label, _releases in timeline.rows] == ["Benchmark suite", "Model"]
+    for layout in (timeline.wide, timeline.narrow):
+        assert [row.label for row in layout.rows] == ["Benchmark suite", "Model"]
 
 
 def test_partial_dates_are_drawn_as_spans_of_what_is_known(releases):
     timeline = build_timeline(releases, row_of=lambda r: "all")
-    marks = {mark.release.name: mark for mark in timeline.marks}
-    year_width = timeline.years[1][1] - timeline.years[0][1]
-    assert marks["Day Model"].width == 0 and not marks["Day Model"].approximate
-    assert 0 < marks["Month Model"].width < year_width / 10
-    assert marks["Year Model"].approximate
-    assert marks["Year Model"].width == pytest.approx(year_width, abs=0.5)
-    # Chronology left to right: 2023 (whole year) < January 2024 < 19 July 2024.
-    assert marks["Year Model"].x < marks["Month Model"].x < marks["Day Model"].x
+    for layout in (timeline.wide, timeline.narrow):
+        marks = {mark.release.name: mark for mark in layout.marks}
+        year_width = layout.gridlines[1] - layout.gridlines[0]
+        assert marks["Day Model"].is_dot and not marks["Day Model"].approximate
+        assert 0 < marks["Month Model"].width < year_width / 6
+        assert marks["Year Model"].approximate
+        assert marks["Year Model"].width == pytest.approx(year_width, abs=0.5)
+        # Chronology left to right: 2023 (whole year) < January 2024 < 19 July 2024.
+        assert marks["Year Model"].x < marks["Month Model"].x < marks["Day Model"].x
+        # A month is drawn over its own month: January starts on the 2024 gridline.
+        assert marks["Month Model"].x == layout.gridlines[1]
 
 
 def test_no_dated_release_means_no_chart(releases):
     assert build_timeline(releases[3:], row_of=lambda r: "all") is None
 
 
-def test_the_chart_links_every_release_and_escapes_names(releases):
+def test_the_chart_lists_every_release_with_its_link_and_escapes_names(releases):
     releases[0].name = '<script>alert(1)</script>'
     timeline = build_timeline(releases, row_of=lambda r: r.lab.name)
-    html = render_to_string("profiles/_timeline.html", {"timeline": timeline, "timeline_id": "t"})
-    assert html.count('class="release-chart__link"') == 3
+    html = render_to_string(
+        "profiles/_chart_timeline.html", {"timeline": timeline, "chart_id": "t", "rows_are": "lab"}
+    )
+    assert html.count('class="chart-timeline__mark') == 6  # three dated releases, in two renderings
     for release in releases:
-        assert release.get_absolute_url() in html
+        assert f'<a href="{release.get_absolute_url()}">' in html  # in the table
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert dangerous_markup(html) == []
     assert "date not known" in html
 
@@ -63,15 +71,19 @@ def test_the_lab_page_charts_every_dated_release_oldest_first(client, starting_d
     from profiles.models import Release
 
     html = client.get("/labs/shanghai-ai-laboratory/").content.decode()
-    chart = html[html.index('<figure class="release-chart"'):html.index("</figure>")]
+    start = html.index('<figure class="chart chart--timeline"')
+    chart = html[start:html.index("</figure>", start)]
+    wide = chart[:chart.index("chart__svg--narrow")]
     dated = Release.objects.published().filter(lab__slug="shanghai-ai-laboratory").exclude(released=None)
-    titles = re.findall(r"<title>([^<:]+): ", chart)
+    titles = re.findall(r"<title>([^<:]+): ", wide)
     assert sorted(titles) == sorted(release.name for release in dated)
-    # InternLM (2023, year only) is drawn approximate and before InternLM2 (January 2024).
-    assert "InternLM: 2023 (year only)" in chart
-    assert chart.index("InternLM: 2023") < chart.index("InternLM2: January 2024") < chart.index("InternLM2.5: July 2024")
+    # InternLM family (2023, year only) is drawn approximate, and in the table before
+    # InternLM2 (January 2024) and InternLM2.5 (July 2024).
+    assert "InternLM family: 2023 (year only)" in wide
+    table = chart[chart.index("<table"):]
+    assert table.index(">InternLM family<") < table.index(">InternLM2<") < table.index(">InternLM2.5<")
 
 
 def test_the_release_list_has_a_chart_of_its_page(client, starting_data):
     html = client.get("/releases/").content.decode()
-    assert 'class="release-chart"' in html and "Releases by lab" in html
+    assert 'class="chart chart--timeline"' in html and "Releases by lab" in html

@@ -1,14 +1,14 @@
 """
 Template helpers for the public pages: partial dates in <time>, footnote markers,
 grouping rows by their ``kind`` choice, figures as readers write them ("7B",
-"1.6 × 10²⁴ FLOP"), the data credit a page owes, and the two fragments repeated for every
-release on a page (its facts line and its mark on the timeline chart). They only read
-what the view fetched, so they never query the database.
+"1.6 × 10²⁴ FLOP"), the data credit a page owes, and the fragment repeated for every
+release on a page (its facts line). They only read what the view fetched, so they never
+query the database.
 
-The repeated fragments are built here with ``format_html`` (which escapes every value
-as the template engine would) rather than in included templates: a lab page repeats
-them for each of its releases, and as templates they were two thirds of its rendering
-time.
+The repeated fragment is built here with ``format_html`` (which escapes every value
+as the template engine would) rather than in an included template: a lab page repeats
+it for each of its releases, and included templates per release were most of its
+rendering time.
 """
 
 import math
@@ -16,8 +16,6 @@ import math
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
-from django.utils.text import Truncator
 
 from imports.credit import credits_for
 
@@ -171,52 +169,3 @@ def release_facts(release, with_lab=False):
     if release.accessibility != Accessibility.UNKNOWN:
         facts.append(release.get_accessibility_display())
     return format_html('<ul class="facts">{}</ul>', format_html_join("", "<li>{}</li>", ((fact,) for fact in facts)))
-
-
-def _timeline_mark(mark):
-    release = mark.release
-    kind = release.kind
-    if mark.width:
-        shape = format_html(
-            '<rect class="release-chart__mark release-chart__mark--{}{}" x="{}" y="{}" width="{}" height="12" rx="3"></rect>',
-            kind, " release-chart__mark--approximate" if mark.approximate else "", mark.x, mark.y - 6, mark.width,
-        )
-    else:
-        shape = format_html(
-            '<circle class="release-chart__mark release-chart__mark--{}" cx="{}" cy="{}" r="6"></circle>', kind, mark.x, mark.y
-        )
-    return format_html(
-        '<a href="{}" class="release-chart__link"><title>{}: {}{}, {}</title>{}</a>',
-        release.get_absolute_url(), release.name, release.released_display,
-        " (year only)" if mark.approximate else "", release.get_kind_display().lower(), shape,
-    )
-
-
-@register.simple_tag
-def timeline_chart(timeline, chart_id):
-    """
-    The SVG of a ``profiles.timeline.Timeline``: a gridline per year, a row per family
-    (or lab), a linked mark per release. Numbers are written as SVG wants them, never
-    localised.
-    """
-    parts = [format_html(
-        '<svg class="release-chart__chart" viewBox="0 0 {} {}" aria-labelledby="{}-title" preserveAspectRatio="xMinYMin meet">'
-        '<title id="{}-title">Releases over time, {} to {}</title>',
-        timeline.width, timeline.height, chart_id, chart_id, timeline.years[0][0], timeline.years[-1][0] - 1,
-    )]
-    for number, (year, x) in enumerate(timeline.years, start=1):
-        parts.append(format_html(
-            '<line class="release-chart__grid" x1="{}" x2="{}" y1="18" y2="{}"></line>', x, x, timeline.height
-        ))
-        if number < len(timeline.years):
-            parts.append(format_html('<text class="release-chart__year" x="{}" y="14">{}</text>', round(x + 4, 1), year))
-    for row in timeline.rows:
-        parts.append(format_html(
-            '<text class="release-chart__row-label" x="{}" y="{}" text-anchor="end">{}</text>'
-            '<line class="release-chart__row-line" x1="{}" x2="{}" y1="{}" y2="{}"></line>',
-            timeline.plot_left - 10, row.y + 4, Truncator(row.label).chars(26),
-            timeline.plot_left, timeline.plot_right, row.y, row.y,
-        ))
-        parts.extend(_timeline_mark(mark) for mark in row.marks)
-    parts.append(mark_safe("</svg>"))
-    return mark_safe("\n".join(parts))
