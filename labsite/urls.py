@@ -10,6 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("profiles.api.urls")),
     path("", include("profiles.urls")),
+    path("", include("follows.urls")),
 ]
 
 # A database outage that escapes the middleware still answers our 503 (labsite/views.py).

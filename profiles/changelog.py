@@ -58,10 +58,11 @@ class Entry:
         return f"{self.lab.get_changes_url()}#{self.anchor}"
 
 
-def entry_rows(labs=None):
+def entry_rows(labs=None, since=None):
     """
     The entries, newest first, as one sliceable query of (when, revision_id, lab_id) rows
-    (``labs``: a queryset of labs, by default every published one).
+    (``labs``: a queryset of labs, by default every published one; ``since``: only entries
+    after that time, as the followers' digests take them, follows/digests.py).
     """
     labs = Lab.objects.published() if labs is None else labs
     revisions = (
@@ -73,6 +74,8 @@ def entry_rows(labs=None):
         .values_list("decided_at", "pk", "object_id")
     )
     firsts = labs.order_by().values_list("published_at", Value(None, output_field=IntegerField()), "pk")
+    if since is not None:
+        revisions, firsts = revisions.filter(decided_at__gt=since), firsts.filter(published_at__gt=since)
     # Positions, not names: a union orders by the columns of its first query.
     return revisions.union(firsts, all=True).order_by("-decided_at", F("pk").desc(nulls_last=True))
 
