@@ -7,7 +7,7 @@ import pytest
 
 from profiles import documents
 from profiles.models import Lab, PublicationState, Release
-from tests.factories import make_lab, make_person, make_release, make_role
+from tests.factories import edit_lab, make_lab, make_person, make_release, make_role
 from tests.test_admin import admin_url, form_data, page_text
 from tests.test_documents import signed_in
 
@@ -25,14 +25,6 @@ def lab():
     return lab
 
 
-def edit(lab, **changes):
-    """An editor's save of the lab's fields (as the admin's form does): a draft revision."""
-    def run():
-        row = Lab.objects.get(pk=lab.pk)
-        for name, value in changes.items():
-            setattr(row, name, value)
-        row.save()
-    documents.edit(lab, run, None)
 
 
 def test_an_edit_published_by_a_publisher_shows_field_by_field_and_a_draft_never(lab, client):
@@ -48,7 +40,7 @@ def test_an_edit_published_by_a_publisher_shows_field_by_field_and_a_draft_never
         Release.objects.filter(slug="qzsecretmodel").update(name="qzsecretrenamed")
     documents.edit(lab, rename_secret, None)
     documents.publish(Lab.objects.get(pk=lab.pk), None)
-    edit(lab, summary="qzpendingsummary")
+    edit_lab(lab, summary="qzpendingsummary")
 
     page = page_text(client.get(lab.get_changes_url()))
     assert "Funding" in page and "Government money." in page and "Quokka philanthropy." in page
@@ -84,7 +76,7 @@ def test_a_scheduled_edit_shows_only_once_it_is_live(lab, client):
     import time_machine
     from django.utils import timezone
 
-    edit(lab, summary="Scheduled summary.")
+    edit_lab(lab, summary="Scheduled summary.")
     go_live = timezone.now() + datetime.timedelta(hours=2)
     documents.publish(lab, None, go_live=go_live)
     assert "Scheduled summary." not in page_text(client.get(lab.get_changes_url()))
@@ -95,7 +87,7 @@ def test_a_scheduled_edit_shows_only_once_it_is_live(lab, client):
 def test_changelog_pages_cost_the_same_queries_however_many_revisions(lab, client, django_assert_max_num_queries):
     def publish_edits(numbers):
         for number in numbers:
-            edit(lab, summary=f"Summary {number}.", funding_text=f"Funding {number}.")
+            edit_lab(lab, summary=f"Summary {number}.", funding_text=f"Funding {number}.")
             documents.publish(Lab.objects.get(pk=lab.pk), None)
             make_role(make_person(f"Person {number}"), make_lab(f"Other {number}"), title="Director")
 
@@ -116,7 +108,7 @@ def test_changelog_pages_cost_the_same_queries_however_many_revisions(lab, clien
 
 
 def test_every_feed_is_valid_atom_with_an_author_and_iri_ids(lab, client):
-    edit(lab, summary="A <b>bold</b> & new summary.")
+    edit_lab(lab, summary="A <b>bold</b> & new summary.")
     documents.publish(Lab.objects.get(pk=lab.pk), None)
     for url in FEEDS + [f"/labs/{lab.slug}/feed/", f"/labs/{lab.slug}/feed/atom/"]:
         parsed = feedparser.parse(client.get(url).content)

@@ -23,7 +23,7 @@ from follows.models import Delivery, DeliveryStatus, DigestSchedule, Follower, S
 from follows.tasks import digest_round, schedule_next_round
 from profiles import documents
 from profiles.models import Lab, PublicationState
-from tests.factories import make_lab, make_release
+from tests.factories import edit_lab, make_lab, make_release
 from tests.test_admin import admin_url, form_data, page_text
 from tests.test_documents import signed_in
 
@@ -66,18 +66,10 @@ def follow(client, lab, email, rhythm="immediate"):
     return Follower.objects.get(email=email.lower())
 
 
-def edit(lab, **changes):
-    """An editor's save of the lab's fields: a draft revision, which readers never see."""
-    def run():
-        row = Lab.objects.get(pk=lab.pk)
-        for name, value in changes.items():
-            setattr(row, name, value)
-        row.save()
-    documents.edit(lab, run, None)
 
 
 def publish_change(lab, **changes):
-    edit(lab, **changes)
+    edit_lab(lab, **changes)
     documents.publish(Lab.objects.get(pk=lab.pk), None)
 
 
@@ -99,7 +91,7 @@ def test_follow_confirm_publish_digest_then_one_click_unsubscribe(lab, client):
     digest_round.enqueue()
     assert digests_to("ada@example.org") == []  # a draft: nothing to send
     assert publisher.post(f"/admin/profiles/lab/{lab.pk}/draft/publish/").status_code == 302
-    edit(lab, summary="qzpendingsummary")  # a newer draft, pending
+    edit_lab(lab, summary="qzpendingsummary")  # a newer draft, pending
 
     digest_round.enqueue()
     [digest] = digests_to("ada@example.org")

@@ -16,7 +16,7 @@ from PIL import Image
 
 from profiles import cards, documents
 from profiles.models import Lab, PublicationState, Release
-from tests.factories import make_lab, make_release
+from tests.factories import edit_lab, make_lab, make_release
 
 pytestmark = pytest.mark.django_db
 
@@ -73,14 +73,6 @@ def meta(html, prop):
     return html_lib.unescape(match.group(1)) if match else None
 
 
-def edit(lab, **changes):
-    """An editor's save of the published lab: a draft revision, not what readers see."""
-    def run():
-        row = Lab.objects.get(pk=lab.pk)
-        for name, value in changes.items():
-            setattr(row, name, value)
-        row.save()
-    documents.edit(lab, run, None)
 
 
 # --- the cards ---------------------------------------------------------------------------
@@ -132,7 +124,7 @@ def test_a_card_changes_after_a_publish_and_never_shows_a_draft(client, lab, dra
     first = client.get(url)
     png(first)
     before = first.content
-    edit(lab, name="Renamed Card Lab")  # a draft of the published profile
+    edit_lab(lab, name="Renamed Card Lab")  # a draft of the published profile
     assert client.get(url).content == before
     assert drawn[-1].title == "Card Lab"  # drawn again after the save, from the published row
     documents.publish(Lab.objects.get(pk=lab.pk), None)
@@ -173,7 +165,7 @@ def test_an_unpublished_lab_or_release_has_no_card(client, lab, state):
 def test_staff_get_the_published_card_too(client, lab, drawn):
     from tests.test_documents import signed_in
 
-    edit(lab, name="qzdraftname")
+    edit_lab(lab, name="qzdraftname")
     staff = signed_in("publisher", "Publisher")
     png(staff.get("/labs/card-lab/card.png"))
     assert drawn[-1].title == "Card Lab"
