@@ -582,3 +582,12 @@ def test_a_relation_from_an_unpublished_lab_is_not_shown_on_the_other_side(clien
     shown = make_lab("Shown Lab")
     make_relation(hidden, shown, kind="evaluates")
     assert "Hidden Lab" not in client.get(shown.get_absolute_url()).content.decode()
+
+
+def test_every_lab_page_has_a_table_of_contents_naming_only_the_parts_it_has(client):
+    lab = make_lab("Sparse Lab", founded=None)
+    make_release(lab, "Sparse Model")
+    html = get(client, lab.get_absolute_url()).content.decode()
+    toc = html.split('<nav class="toc toc--aside"', 1)[1].split("</nav>", 1)[0]
+    assert re.findall(r'<a href="#([^"]+)">', toc) == ["h-models", "follow"]
+    assert f'href="{lab.get_changes_url()}"' in toc
