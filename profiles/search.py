@@ -95,7 +95,8 @@ def install_trigram_indexes(using="default", **_kwargs):
             triggers = {
                 f"{index}_ai": f"AFTER INSERT ON \"{table}\" BEGIN INSERT INTO \"{index}\"(rowid, {names}) VALUES (new.id, {new}); END",
                 f"{index}_ad": f"AFTER DELETE ON \"{table}\" BEGIN INSERT INTO \"{index}\"(\"{index}\", rowid, {names}) VALUES ('delete', old.id, {old}); END",
-                f"{index}_au": f"AFTER UPDATE ON \"{table}\" BEGIN INSERT INTO \"{index}\"(\"{index}\", rowid, {names}) VALUES ('delete', old.id, {old}); "
+                # Only when a searched column changes (not on every save's new timestamp).
+                f"{index}_au": f"AFTER UPDATE OF {names} ON \"{table}\" BEGIN INSERT INTO \"{index}\"(\"{index}\", rowid, {names}) VALUES ('delete', old.id, {old}); "
                                f"INSERT INTO \"{index}\"(rowid, {names}) VALUES (new.id, {new}); END",
             }
             if index in existing and all(name in existing for name in triggers):

@@ -162,7 +162,14 @@ def follow_old_slugs(view, visible):
 
 
 def published_labs(request):
-    """The labs feeds show, to everyone (staff too): published ones."""
+    """The labs feeds and cards show, to everyone (staff too): published ones."""
     from .models import Lab
 
     return Lab.objects.published()
+
+
+def published_releases(request):
+    """The releases cards show, to everyone (staff too): published ones."""
+    from .models import Release
+
+    return Release.objects.published()

@@ -5,7 +5,7 @@ from django.urls import path
 from django.views.generic import TemplateView
 
 from . import feeds, views
-from .slug_history import follow_old_slugs, published_labs
+from .slug_history import follow_old_slugs, published_labs, published_releases
 from .sitemaps import SITEMAPS
 
 app_name = "profiles"
@@ -21,7 +21,7 @@ urlpatterns = [
     path("compare/", views.CompareView.as_view(), name="compare"),
     # Social cards (og:image): published data only; a renamed lab's or release's old card URL answers 301.
     path("labs/<slug:slug>/card.png", follow_old_slugs(views.LabCardView.as_view(), published_labs), name="lab-card"),
-    path("releases/<slug:slug>/card.png", follow_old_slugs(views.ReleaseCardView.as_view(), views.published_releases),
+    path("releases/<slug:slug>/card.png", follow_old_slugs(views.ReleaseCardView.as_view(), published_releases),
          name="release-card"),
     path("compare/card.png", views.CompareCardView.as_view(), name="compare-card"),
     path("people/", views.PersonListView.as_view(), name="person-list"),

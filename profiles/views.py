@@ -643,7 +643,7 @@ class LabChangesView(ChangesView):
 # Social cards: the 1200×630 PNG of a lab, a release or a comparison (og:image)
 # --------------------------------------------------------------------------
 
-from django.http import Http404, HttpResponse  # noqa: E402 (kept with the views that use them)
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect  # noqa: E402 (kept with the views that use them)
 
 from . import cards  # noqa: E402
 from .api.conditional import answer_conditionally, body_etag  # noqa: E402
@@ -656,11 +656,6 @@ def chart_title(title, per_year, total):
     """The chart's title, saying so when it leaves out undated releases (they have no year to stand in)."""
     dated = sum(per_year.values())
     return f"{title} ({dated} of {total} dated)" if dated < total else title
-
-
-def published_releases(request):
-    """The releases a card shows, to everyone (staff too): published ones (old slugs follow them)."""
-    return Release.objects.published()
 
 
 def releases_by_year(releases):
@@ -788,6 +783,19 @@ class CompareCardView(SocialCardView):
 
     def card_name(self):
         return "compare:" + ",".join(self.requested())
+
+    def get(self, request, *args, **kwargs):
+        # Drawn only at the address of labs a reader may see, so made-up slugs
+        # (?labs=a,x1, ?labs=a,x2, ...) cannot each cost a render and a cache entry: the
+        # published ones found answer 301 to their own address, none a 404.
+        slugs = self.requested()
+        found = set(Lab.objects.published().filter(slug__in=slugs).values_list("slug", flat=True))
+        shown = [slug for slug in slugs if slug in found]
+        if not shown:
+            raise Http404("No card here.")
+        if request.GET.getlist("labs") != [",".join(shown)]:
+            return HttpResponsePermanentRedirect(f"{reverse('profiles:compare-card')}?labs={','.join(shown)}")
+        return super().get(request, *args, **kwargs)
 
     def build_card(self):
         slugs = self.requested()

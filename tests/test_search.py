@@ -153,7 +153,7 @@ sqlite_only = pytest.mark.skipif(
 
 
 @sqlite_only
-def test_sqlite_search_reads_the_trigram_index_not_every_row(labs, django_assert_max_num_queries):
+def test_sqlite_search_reads_the_trigram_index_not_every_row(labs):
     from django.test.utils import CaptureQueriesContext
 
     with CaptureQueriesContext(connection) as captured:
@@ -183,11 +183,19 @@ def test_the_trigram_index_follows_edits_and_deletes(labs):
 
 @sqlite_only
 def test_a_table_rebuilt_by_a_migration_gets_its_index_back_after_migrate(labs):
-    """SQLite drops a table's triggers when Django rebuilds it: migrate's receiver remakes and refills the index."""
+    """
+    SQLite drops a table's triggers when Django rebuilds it, and the index then misses
+    writes: migrate's receiver remakes the triggers and refills the stale index.
+    """
     with connection.cursor() as cursor:
         for suffix in ("ai", "ad", "au"):
             cursor.execute(f'DROP TRIGGER "profiles_lab_trigram_{suffix}"')
-        cursor.execute('DROP TABLE "profiles_lab_trigram"')
+    make_lab("Nanjing Vision Institute", slug="nanjing")  # written while no trigger keeps the index
+    Lab.objects.filter(slug="zhipu").update(summary="A Tsinghua spin-off; an institute of GLM models.")
+    assert names(Lab.objects.published().search("institute")) == ["Shanghai AI Laboratory"]  # stale
     site_search.install_trigram_indexes(using="default")
-    make_lab("Nanjing Vision Institute", slug="nanjing")
-    assert names(Lab.objects.published().search("institute")) == ["Nanjing Vision Institute", "Shanghai AI Laboratory"]
+    assert names(Lab.objects.published().search("institute")) == [
+        "Nanjing Vision Institute", "Shanghai AI Laboratory", "Zhipu AI",
+    ]
+    make_lab("Wuhan Institute", slug="wuhan")  # and the triggers keep it from then on
+    assert "Wuhan Institute" in names(Lab.objects.published().search("institute"))
