@@ -406,10 +406,17 @@ class ReleaseListView(PublicPageCacheMixin, SharedCountMixin, ListView):
         context["selected_kind"] = self.request.GET.get("kind", "")
         # The chart shows this page's releases, one row per lab (or per family for one lab).
         by_family = bool(context["selected_lab"]) and len({release.lab_id for release in context["releases"]}) == 1
+        # One lab: rows as on its page, a family with its members, the rest in "Other
+        # releases". A draft family's name is no row label: its releases are then "other".
+        families = {release.family_id for release in context["releases"] if release.family_id}
+
+        def family_row(release):
+            if release.family_id and release.family.is_public:
+                return release.family.name
+            return release.name if release.pk in families else None
+
         context["timeline"] = build_timeline(
-            context["releases"],
-            # A draft family's name is no row label: its releases then stand on their own.
-            row_of=lambda r: (r.family.name if r.family_id and r.family.is_public else r.name) if by_family else r.lab.name,
+            context["releases"], row_of=family_row if by_family else (lambda release: release.lab.name),
         )
         context["timeline_rows_are"] = "family" if by_family else "lab"
         # The filtered releases (every page of them) by year, access and country: one grouped query.

@@ -87,3 +87,19 @@ def test_the_lab_page_charts_every_dated_release_oldest_first(client, starting_d
 def test_the_release_list_has_a_chart_of_its_page(client, starting_data):
     html = client.get("/releases/").content.decode()
     assert 'class="chart chart--timeline"' in html and "Releases by lab" in html
+
+
+def test_one_labs_releases_are_rowed_as_on_its_page(client, starting_data):
+    """/releases/?lab= draws the lab page's rows: a family with its members, lone releases in "Other releases"."""
+    import re
+
+    def row_labels(url):
+        html = client.get(url).content.decode()
+        start = html.index('<figure class="chart chart--timeline"')
+        chart = html[start:html.index("</figure>", start)]
+        wide = chart[:chart.index("chart__svg--narrow")]
+        return re.findall(r'class="chart__label chart__label--row"[^>]*>([^<]+)<', wide)
+
+    on_page = row_labels("/labs/shanghai-ai-laboratory/")
+    assert "Other releases" in on_page and "InternLM family" in on_page
+    assert row_labels("/releases/?lab=shanghai-ai-laboratory") == on_page
