@@ -99,6 +99,8 @@ def releases_per_year(title, series, highlight=None, span=12):
     if not years:
         return None
     first, last = max(min(years), max(years) - span + 1), max(years)
+    if first > min(years):
+        title = f"{title}, since {first}"  # the title's counts include the years left off
     axis = tuple(range(first, last + 1))
     return Bars(title, axis, tuple((label, tuple(counts.get(year, 0) for year in axis)) for label, counts in series), highlight)
 

@@ -320,3 +320,9 @@ def test_pages_link_the_font_stylesheet_and_the_csp_allows_our_fonts(client, lab
     html = response.content.decode()
     assert html.index("css/fonts.css") < html.index("css/site.css")
     assert "font-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_a_chart_cut_to_its_last_years_says_so():
+    bars = cards.releases_per_year("Releases per year (30 of 31 dated)", [("Old Lab", {2001: 2, 2024: 28})])
+    assert bars.years[0] == 2013 and bars.title == "Releases per year (30 of 31 dated), since 2013"
+    assert cards.releases_per_year("Releases per year", [("New Lab", {2023: 1, 2024: 2})]).title == "Releases per year"
