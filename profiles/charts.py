@@ -24,11 +24,10 @@ import math
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Q
-from django.db.models.functions import ExtractYear
 from django_countries import countries
 
 from .models import Accessibility, Release
-from .partial_dates import DatePrecision
+from .partial_dates import DatePrecision, year_of
 
 FONT = 13  # every label, in user units (see the module docstring for the CSS px it becomes)
 PADDING = 12
@@ -557,14 +556,18 @@ def field_counts(releases):
     release list's filtered set): one grouped query, no model instances.
     """
     return list(
-        releases.order_by().annotate(year=ExtractYear("released"))
+        releases.order_by().annotate(year=year_of("released"))
         .values_list("year", "accessibility", "lab__country").annotate(count=Count("pk"))
     )
 
 
-def field_charts(releases):
-    """Releases per year by accessibility and per country, from ``field_counts``; None when there are none."""
-    rows = field_counts(releases)
+def field_charts(releases, rows=None):
+    """
+    Releases per year by accessibility and per country, from ``field_counts`` (or ``rows``
+    of it already counted: the release list keeps them per content generation); None when
+    there are none.
+    """
+    rows = field_counts(releases) if rows is None else rows
     if not rows:
         return None
     total = sum(row[3] for row in rows)

@@ -9,7 +9,6 @@ import re
 
 from django.core.paginator import Paginator
 from django.db.models import Count
-from django.db.models.functions import ExtractYear
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -22,7 +21,8 @@ from . import changelog, documents
 from .caching import PublicPageCacheMixin, SharedCountMixin, count_key, kept_for_readers
 from .filters import LabIndexFilter, PersonFilter
 from .slug_history import OldSlugRedirectMixin
-from .charts import build_timeline, field_charts, figure_charts
+from .charts import build_timeline, field_charts, field_counts, figure_charts
+from .partial_dates import year_of
 from .models import (
     Lab,
     Person,
@@ -420,7 +420,12 @@ class ReleaseListView(PublicPageCacheMixin, SharedCountMixin, ListView):
         )
         context["timeline_rows_are"] = "family" if by_family else "lab"
         # The filtered releases (every page of them) by year, access and country: one grouped query.
-        context["field_charts"] = field_charts(self.object_list)
+        # Kept until the next save, as the list's total is: counting the whole field is a
+        # scan of every release (180 ms of a cold /releases/ at 50,000 releases, 0.3 ms kept).
+        rows = kept_for_readers(
+            "field-charts", count_key(self.request, {"page"}), lambda: field_counts(self.object_list)
+        )
+        context["field_charts"] = field_charts(self.object_list, rows)
         return context
 
 
@@ -552,7 +557,7 @@ class SearchView(PublicPageCacheMixin, TemplateView):
         if kind in ("", "release"):
             releases = self.matches("release", query, country=country).exclude(released=None)
             years = dict(
-                releases.order_by().annotate(year=ExtractYear("released")).values_list("year")
+                releases.order_by().annotate(year=year_of("released")).values_list("year")
                 .annotate(n=Count("pk")).values_list("year", "n")
             )
             if year:
@@ -668,7 +673,7 @@ def chart_title(title, per_year, total):
 def releases_by_year(releases):
     """{lab id: {year: count}} of ``releases`` (dated ones), in one query."""
     rows = (
-        releases.exclude(released=None).order_by().annotate(year=ExtractYear("released"))
+        releases.exclude(released=None).order_by().annotate(year=year_of("released"))
         .values_list("lab_id", "year").annotate(n=Count("pk"))
     )
     counts = {}

@@ -342,6 +342,20 @@ def test_the_release_list_charts_the_field_by_year_access_and_country(client):
     assert "Releases per year by accessibility, 2024 to 2024" in years
 
 
+def test_the_field_chart_is_counted_once_per_change_and_follows_every_publish(client):
+    lab = make_lab("US Lab", country="US")
+    make_release(lab, released=day("2024-05-01"), accessibility="api")
+    first = client.get("/releases/").content.decode()
+    assert "of the 1 release listed here" in figure_of(first, "field-chart-years-caption")
+    # Another page of the same list reuses the counts (no grouped query of its own).
+    with CaptureQueriesContext(connection) as captured:
+        client.get("/releases/?page=1")
+    assert not any("GROUP BY" in query["sql"] and "accessibility" in query["sql"] for query in captured.captured_queries)
+    make_release(lab, released=day("2024-06-01"), accessibility="api")  # a save: the counts are retired
+    again = client.get("/releases/").content.decode()
+    assert "of the 2 releases listed here" in figure_of(again, "field-chart-years-caption")
+
+
 def test_field_charts_keep_the_latest_years_and_count_the_earlier_ones():
     lab = make_lab(founded=day("1950-01-01"))
     for year in range(1990, 2025, 2):
