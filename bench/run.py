@@ -45,7 +45,9 @@ API_TARGET = "/api/releases/?page_size=100"
 TARGETS = {
     "lab page": "/labs/synthetic-lab-7/",
     "lab index": "/labs/",
+    "releases": "/releases/",
     "releases filtered": "/releases/?lab=synthetic-lab-7&kind=model",
+    "search": "/search/?q=InternLM",
     "api releases x100": API_TARGET,  # measured in turn with Datasette's equivalent
     "api lab detail": "/api/labs/synthetic-lab-7/",
     "healthz (near-trivial)": "/healthz",
