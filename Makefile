@@ -1,7 +1,7 @@
 # Two commands set up a fresh machine (see README.md):
 #   make run    serve the site on http://127.0.0.1:$(PORT)/ with the starting data
 #   make test   run the whole test suite
-#   make serve  production mode under gunicorn (needs SECRET_KEY; see README.md, Production)
+#   make serve  production mode under gunicorn (needs SECRET_KEY and SITE_URL; see README.md, Production)
 # Only Python 3.11 and make are needed; everything else is installed from here.
 
 PYTHON ?= python3
@@ -55,9 +55,11 @@ reset: $(VENV)/.installed
 	$(PY) manage.py import_epoch --starting-data
 
 # Production mode: DEBUG off, static files collected (compressed, hashed names), gunicorn.
-# Needs SECRET_KEY and ALLOWED_HOSTS; DATABASE_URL and REDIS_URL for PostgreSQL and Redis.
+# Needs SECRET_KEY, ALLOWED_HOSTS and SITE_URL (the address emails link to); DATABASE_URL and
+# REDIS_URL for PostgreSQL and Redis.
 serve: $(VENV)/.installed
 	@test -n "$$SECRET_KEY" || { echo "make serve: set SECRET_KEY (and ALLOWED_HOSTS) first; see README.md" >&2; exit 1; }
+	@test -n "$$SITE_URL" || { echo "make serve: set SITE_URL (the site's public address, for emails' links) first; see README.md" >&2; exit 1; }
 	DEBUG=0 STATIC_MANIFEST=1 $(PY) manage.py collectstatic --noinput --verbosity 0
 	DEBUG=0 STATIC_MANIFEST=1 $(PY) manage.py migrate --noinput
 	DEBUG=0 STATIC_MANIFEST=1 PORT=$(PORT) $(VENV)/bin/gunicorn --config gunicorn.conf.py

@@ -14,6 +14,17 @@ between the commit and the send loses that digest rather than doubling it). A se
 server refuses is marked failed and its records and ``digest_since`` put back, for the next
 round. A batch costs the same number of queries whatever its size.
 
+A round with no change published since the earliest due follower's ``digest_since`` ends
+after reading the changelog, writing nothing: otherwise every round would rewrite every
+follower "as it happens" (thousands of updates a minute, holding SQLite's one write lock)
+to say that nothing was sent. When there are changes, each due follower's ``digest_since``
+moves on, whether or not one of them was its own, so that the next round's window stays short.
+
+A crash (the worker killed, the machine lost) between a batch's commit and the end of its
+mail leaves that batch's deliveries "sending" for good: nothing reconciles them, as nothing
+can tell which of them the mail server took. Their changes are recorded as sent and are not
+sent again (at most once); in the admin a "sending" delivery older than a round means this.
+
 A change is in a follower's window when it was published after ``digest_since`` less
 LATE_COMMIT_MARGIN (a publication stamped just before a round's start may commit just after
 it; the records keep the overlap from being sent twice), and after the follower confirmed.
@@ -79,6 +90,8 @@ def run_round(now=None, batch_size=None):
     if earliest is None:
         return report
     entries = changes_since(earliest - LATE_COMMIT_MARGIN, now)
+    if not entries:
+        return report  # nothing to send anyone: no follower is rewritten (see the module's docstring)
     last_pk = 0
     while True:
         batch = _send_batch(entries, now, last_pk, batch_size, report)

@@ -26,4 +26,6 @@ class ManageForm(forms.Form):
 
     def __init__(self, *args, follower, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["labs"].queryset = follower.labs.order_by("name")
+        # Only labs readers may see now: one unpublished or archived since it was followed is
+        # not named here (Follower.change keeps its follow).
+        self.fields["labs"].queryset = follower.labs.published().order_by("name")

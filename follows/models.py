@@ -14,7 +14,7 @@ import secrets
 
 from django.conf import settings
 from django.core import signing
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.urls import reverse
@@ -52,9 +52,16 @@ class FollowerQuerySet(models.QuerySet):
         return self.filter(confirmed_at__isnull=True)
 
     def forgettable(self, now=None):
-        """Addresses never confirmed, past FOLLOWS_UNCONFIRMED_DAYS: deleted by each round."""
+        """
+        Addresses never confirmed whose last confirmation was mailed more than
+        FOLLOWS_UNCONFIRMED_DAYS ago: deleted by each round. Counted from the last mail, not
+        from the first request, because that is when its link's days start: a link sent again
+        on day 6 must still find its address on day 8.
+        """
         cutoff = (now or timezone.now()) - datetime.timedelta(days=settings.FOLLOWS_UNCONFIRMED_DAYS)
-        return self.unconfirmed().filter(created_at__lt=cutoff)
+        return self.unconfirmed().filter(
+            Q(confirmation_sent_at__lt=cutoff) | Q(confirmation_sent_at__isnull=True, created_at__lt=cutoff)
+        )
 
     def due(self, now=None):
         """Confirmed followers whose rhythm says a digest may go now (if anything changed)."""
@@ -105,6 +112,14 @@ class Follower(models.Model):
         help_text="Names the one confirmation link that may still be used (empty: none).",
     )
     confirmation_sent_at = models.DateTimeField("confirmation sent at", null=True, blank=True, editable=False)
+    confirmations_counted_from = models.DateTimeField(
+        "confirmations counted from", null=True, blank=True, editable=False,
+        help_text="Start of the day over which confirmation mails to this address are counted.",
+    )
+    confirmations_sent = models.PositiveSmallIntegerField(
+        "confirmations sent", default=0, editable=False,
+        help_text="Confirmation mails sent to this address since that time and not answered.",
+    )
 
     objects = FollowerQuerySet.as_manager()
 
@@ -146,7 +161,8 @@ class Follower(models.Model):
         Someone asked that ``email`` follow ``lab`` (None: everything) at ``rhythm``. Returns
         the follower and whether a confirmation may be mailed now (not when one is pending: one confirmation
         link is pending per address at a time, and a new one (which replaces it) only after
-        FOLLOWS_CONFIRM_RESEND_MINUTES), so nobody can mail-bomb an address from this form.
+        FOLLOWS_CONFIRM_RESEND_MINUTES; and at most FOLLOWS_CONFIRMATIONS_PER_DAY unanswered ones
+        a day), so nobody can mail-bomb an address from this form.
         Nothing changes for a confirmed follower until the link is used.
         """
         now = now or timezone.now()
@@ -154,12 +170,28 @@ class Follower(models.Model):
         with transaction.atomic():
             follower = cls.objects.select_for_update().filter(email=email).first()
             if follower is None:
-                follower = cls.objects.create(email=email, created_at=now)
+                try:
+                    # A savepoint: FOR UPDATE locks no row that does not exist yet, so two first
+                    # requests for an address can both get here; the second insert fails on the
+                    # unique address, and must not take the outer transaction down with it.
+                    with transaction.atomic():
+                        follower = cls.objects.create(email=email, created_at=now)
+                except IntegrityError:
+                    follower = cls.objects.select_for_update().get(email=email)
             resend_after = datetime.timedelta(minutes=settings.FOLLOWS_CONFIRM_RESEND_MINUTES)
             if follower.confirmation_nonce and follower.confirmation_sent_at and now - follower.confirmation_sent_at < resend_after:
                 return follower, False
+            # The resend delay alone would let a stranger mail an address every few minutes for
+            # ever (the form takes no CSRF token); a day's count stops that.
+            if follower.confirmations_counted_from is None or now - follower.confirmations_counted_from >= datetime.timedelta(days=1):
+                follower.confirmations_counted_from, follower.confirmations_sent = now, 0
+            if follower.confirmations_sent >= settings.FOLLOWS_CONFIRMATIONS_PER_DAY:
+                return follower, False
             follower.confirmation_nonce, follower.confirmation_sent_at = new_key(), now
-            follower.save(update_fields=["confirmation_nonce", "confirmation_sent_at"])
+            follower.confirmations_sent += 1
+            follower.save(update_fields=[
+                "confirmation_nonce", "confirmation_sent_at", "confirmations_counted_from", "confirmations_sent",
+            ])
         return follower, True
 
     def confirmation_token(self, lab, rhythm):
@@ -202,6 +234,9 @@ class Follower(models.Model):
                 self.labs.add(lab)
             self.rhythm = rhythm
             self.confirmation_nonce = ""
+            # The address's owner answered: the day's count is for mails nobody asked for, not
+            # for a reader adding labs one after another.
+            self.confirmations_sent = 0
             self.save()
 
     # --- managing --------------------------------------------------------------------
@@ -226,9 +261,15 @@ class Follower(models.Model):
         return reverse("follows:unsubscribe", kwargs={"token": self.manage_token})
 
     def change(self, rhythm, everything, labs):
-        """The manage page's save: ``labs`` are those still followed (the form offers only those: a lab is added by confirming)."""
+        """
+        The manage page's save: ``labs`` are the published labs still followed (the form offers
+        only those: a lab is added by confirming). Follows of labs readers may not see now
+        (unpublished or archived since) are neither shown nor ended: they resume if the lab is
+        published again.
+        """
         with transaction.atomic():
-            self.labs.set(labs)
+            hidden = self.labs.exclude(pk__in=Lab.objects.published().values("pk"))
+            self.labs.set([*labs, *hidden])
             self.rhythm, self.everything = rhythm, everything
             self.save(update_fields=["rhythm", "everything"])
 

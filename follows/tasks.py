@@ -13,6 +13,7 @@ time is then past. Each round is idempotent (follows/digests.py), so a duplicate
 """
 
 import datetime
+import logging
 
 from django.conf import settings
 from django.db import transaction
@@ -24,14 +25,22 @@ from profiles.models import Lab
 from .digests import confirmation_message, run_round
 from .models import DigestSchedule, Follower
 
+logger = logging.getLogger("labsite.follows")
+
 
 @task()
 def send_confirmation(follower_id, lab_id, rhythm):
-    """Mail the double opt-in link for what was asked (the token is made here, from the pending confirmation)."""
+    """
+    Mail the double opt-in link for what was asked (the token is made here, from the pending
+    confirmation). Nothing is sent for a lab unpublished since the request: the mail would
+    name it, and its link could confirm nothing.
+    """
     follower = Follower.objects.filter(pk=follower_id).first()
     if follower is None or not follower.confirmation_nonce:
         return False
-    lab = Lab.objects.filter(pk=lab_id).first() if lab_id else None
+    lab = Lab.objects.published().filter(pk=lab_id).first() if lab_id else None
+    if lab_id and lab is None:
+        return False
     confirmation_message(follower, lab, follower.confirmation_token(lab, rhythm)).send()
     return True
 
@@ -39,9 +48,22 @@ def send_confirmation(follower_id, lab_id, rhythm):
 @task()
 def digest_round():
     """One digest round, then the next one scheduled (see the module's docstring)."""
-    report = run_round()
-    schedule_next_round()
-    return str(report)
+    return str(round_then_schedule())
+
+
+def round_then_schedule():
+    """
+    Run a round, and schedule the next one even when this one fails: the chain of rounds
+    is the only thing that sends digests, and one bad round (a database hiccup, a bug met by
+    one follower) must not end it. The failure is logged and raised (the task is marked failed).
+    """
+    try:
+        return run_round()
+    except Exception:
+        logger.exception("follows: a digest round failed; the next one is scheduled all the same")
+        raise
+    finally:
+        schedule_next_round()
 
 
 def schedule_next_round(now=None):

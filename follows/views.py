@@ -145,7 +145,7 @@ class ManageView(FollowerLinkMixin, View):
 
     def get(self, request, token):
         follower = self.follower
-        initial = {"rhythm": follower.rhythm, "everything": follower.everything, "labs": list(follower.labs.all())}
+        initial = {"rhythm": follower.rhythm, "everything": follower.everything, "labs": list(follower.labs.published())}
         return self.render(ManageForm(initial=initial, follower=follower))
 
     def post(self, request, token):

@@ -419,13 +419,24 @@ if os.environ.get("TASKS_BACKEND") == "rq":
     INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
     RQ_QUEUES = {"default": {"URL": os.environ.get("RQ_URL") or REDIS_URL or "redis://127.0.0.1:6379/0"}}
 
+from urllib.parse import unquote, urlsplit
+
+# The site's address, for links in emails (sent by the worker, outside any request). Required
+# in production, as SECRET_KEY is: a default there would mail every reader links to 127.0.0.1.
+SITE_URL = os.environ.get("SITE_URL", "")
+if not SITE_URL:
+    if not DEBUG:
+        raise ImproperlyConfigured("SITE_URL must be set when DEBUG is off (the address links in emails point to).")
+    SITE_URL = "http://127.0.0.1:8000"
+
 # Email: EMAIL_URL (smtp://user:password@host:587, smtp+tls://… for STARTTLS, smtp+ssl://… for
 # TLS from the start, console://) or EMAIL_HOST, EMAIL_PORT, EMAIL_HOST_USER,
 # EMAIL_HOST_PASSWORD, EMAIL_USE_TLS. Without either: the console in development (DEBUG), SMTP
 # on localhost:25 otherwise. The tests use Django's locmem backend (pytest-django sets it).
-from urllib.parse import unquote, urlsplit
-
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "AI Lab Profiles <noreply@localhost>")
+# DEFAULT_FROM_EMAIL unset in production: noreply@ the site's host (mail from @localhost is refused as spam).
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL") or (
+    f"AI Lab Profiles <noreply@{'localhost' if DEBUG else urlsplit(SITE_URL).hostname}>"
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "30"))
 _email_url = os.environ.get("EMAIL_URL", "")
@@ -453,12 +464,12 @@ elif os.environ.get("EMAIL_HOST"):
 elif DEBUG:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 
-# The site's address, for links in emails (sent by the worker, outside any request).
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000")
 # Addresses never confirmed are forgotten after this many days (and confirmation links expire).
 FOLLOWS_UNCONFIRMED_DAYS = int(os.environ.get("FOLLOWS_UNCONFIRMED_DAYS", "7"))
 # One confirmation pending per address: a new one (replacing it) only after this many minutes.
 FOLLOWS_CONFIRM_RESEND_MINUTES = int(os.environ.get("FOLLOWS_CONFIRM_RESEND_MINUTES", "15"))
+# ... and at most this many unanswered confirmations per address a day (no mail-bombing by the resend).
+FOLLOWS_CONFIRMATIONS_PER_DAY = int(os.environ.get("FOLLOWS_CONFIRMATIONS_PER_DAY", "3"))
 # Follow requests one client (address, as labsite.auth_backends.client_ip gives it) may make an hour.
 FOLLOWS_REQUESTS_PER_HOUR = int(os.environ.get("FOLLOWS_REQUESTS_PER_HOUR", "10"))
 # The worker runs a digest round this often (0: only `manage.py send_digests` sends).

@@ -121,6 +121,7 @@ def stack():
         "DEBUG": "0",
         "SECRET_KEY": secrets.token_urlsafe(64),
         "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": "http://127.0.0.1",
         "DATABASE_URL": postgres.url,
         "REDIS_URL": redis.url,
         "PAGE_CACHE_SECONDS": "0",

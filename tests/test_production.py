@@ -128,7 +128,7 @@ def settings_in_subprocess(env, *names):
 def without_redis_in_production(tmp_path, **env):
     """Run Python statements in a new process, as one of gunicorn's workers without Redis."""
     environment = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    environment.update(DJANGO_SETTINGS_MODULE="labsite.settings", DEBUG="0", SECRET_KEY="x" * 60, CACHE_DIR=str(tmp_path), **env)
+    environment.update(DJANGO_SETTINGS_MODULE="labsite.settings", DEBUG="0", SECRET_KEY="x" * 60, SITE_URL="https://labs.example.org", CACHE_DIR=str(tmp_path), **env)
 
     def run(statements):
         code = f"import django; django.setup(); {statements}"
@@ -189,7 +189,7 @@ def test_static_files_are_compressed_and_hashed_only_when_asked(settings):
     assert settings.STORAGES["staticfiles"]["BACKEND"] == "django.contrib.staticfiles.storage.StaticFilesStorage"
     assert "whitenoise.middleware.WhiteNoiseMiddleware" == settings.MIDDLEWARE[1]
     production = settings_in_subprocess(
-        {"DEBUG": "0", "SECRET_KEY": "x" * 60, "STATIC_MANIFEST": "1"}, "STORAGES"
+        {"DEBUG": "0", "SECRET_KEY": "x" * 60, "SITE_URL": "https://labs.example.org", "STATIC_MANIFEST": "1"}, "STORAGES"
     )
     assert "whitenoise.storage.CompressedManifestStaticFilesStorage" in production["STORAGES"]
 

@@ -19,6 +19,7 @@ PRODUCTION_ENV = {
     "DEBUG": "0",
     "SECRET_KEY": secrets.token_urlsafe(64),
     "ALLOWED_HOSTS": "labs.example.org",
+    "SITE_URL": "https://labs.example.org",
 }
 
 

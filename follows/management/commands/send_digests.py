@@ -2,8 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from follows.digests import run_round
-from follows.tasks import schedule_next_round
+from follows.tasks import round_then_schedule, schedule_next_round
 
 
 class Command(BaseCommand):
@@ -20,6 +19,5 @@ class Command(BaseCommand):
             when = schedule_next_round()
             self.stdout.write(f"Next digest round at {when:%H:%M:%S}." if when else "A digest round is already scheduled (or rounds are off).")
             return
-        report = run_round()
+        report = round_then_schedule()
         self.stdout.write(str(report))
-        schedule_next_round()
