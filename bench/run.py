@@ -74,6 +74,7 @@ def site_env(database_url, cache):
         ALLOWED_HOSTS="127.0.0.1,localhost,testserver",
         DATABASE_URL=database_url,
         SECURE_SSL_REDIRECT="0",
+        SITE_URL="http://127.0.0.1",  # production mode needs the address emails link to
         STATIC_MANIFEST="1",
         # The benchmark measures throughput, not the abuse limits: a limit it never reaches,
         # over a one-second window, so each request still reads and writes its throttle

@@ -44,6 +44,7 @@ def main():
     os.environ.update(
         DATABASE_URL=args.database, DEBUG="0", SECRET_KEY=os.environ.get("SECRET_KEY", "sweep-" + "x" * 50),
         ALLOWED_HOSTS="testserver", SECURE_SSL_REDIRECT="0", PAGE_CACHE_SECONDS="0", DJANGO_SETTINGS_MODULE="labsite.settings",
+        SITE_URL=os.environ.get("SITE_URL", "http://testserver"),
         API_THROTTLE_ANON="100000/second",
     )
     sys.path.insert(0, str(ROOT))
