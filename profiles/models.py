@@ -30,7 +30,7 @@ from django_countries.fields import CountryField
 from simple_history.models import HistoricalRecords
 
 from .markup import render_markdown
-from .partial_dates import DatePrecision, format_partial_date, is_before, iso_partial_date, normalize
+from .partial_dates import DatePrecision, format_partial_date, is_before, iso_partial_date, normalize, year_of
 
 MARKDOWN_HELP = (
     "Markdown: **bold**, *italic*, [link text](https://example.org), blank line between "
@@ -725,32 +725,36 @@ class Lab(PublishableModel):
                 counts[release.released.year] = counts.get(release.released.year, 0) + 1
         return counts
 
+    def _relations_both_ways(self):
+        """
+        (kind, heading, other lab, note) for each relation seen from this lab, from
+        ``with_profile()``'s prefetched ``relations`` and ``incoming_relations``, in the
+        kinds' order; a pair recorded from both sides comes once.
+        """
+        rows = [(relation, relation.other_lab, 1) for relation in self.relations.all()]
+        rows += [(relation, relation.lab, 2) for relation in self.incoming_relations.all()]
+        seen = set()
+        for kind, _label in RelationKind.choices:
+            for relation, other, side in rows:
+                heading = RELATION_WORDING[kind][side]
+                if relation.kind == kind and (heading, other.pk) not in seen:
+                    seen.add((heading, other.pk))
+                    yield kind, heading, other, relation.note
+
     def related_labs(self):
         """
         [(heading, [(other lab, note), ...]), ...]: this lab's relations seen from both sides,
-        from ``with_profile()``'s prefetched ``relations`` and ``incoming_relations``, so
-        BAAI's page names Shanghai AI Laboratory as its counterpart although only Shanghai's
-        profile records it. Headings follow ``RELATION_WORDING`` in the kinds' order; a pair
-        recorded from both sides is shown once.
+        so BAAI's page names Shanghai AI Laboratory as its counterpart although only
+        Shanghai's profile records it. Headings follow ``RELATION_WORDING``.
         """
         groups = {}
-        seen = set()
-        rows = [(relation, relation.other_lab, 1) for relation in self.relations.all()]
-        rows += [(relation, relation.lab, 2) for relation in self.incoming_relations.all()]
-        for kind, _label in RelationKind.choices:
-            for relation, other, side in rows:
-                if relation.kind != kind:
-                    continue
-                heading = RELATION_WORDING[kind][side]
-                if (heading, other.pk) in seen:
-                    continue
-                seen.add((heading, other.pk))
-                groups.setdefault(heading, []).append((other, relation.note))
+        for _kind, heading, other, note in self._relations_both_ways():
+            groups.setdefault(heading, []).append((other, note))
         return [(one if len(others) == 1 else several, others) for (one, several), others in groups.items()]
 
     def counterparts(self):
         """The labs named as this one's counterparts (either side): the compare link's default."""
-        return [other for heading, others in self.related_labs() if heading.startswith("Counterpart") for other, _note in others]
+        return [other for kind, _heading, other, _note in self._relations_both_ways() if kind == RelationKind.COUNTERPART]
 
     def flagship_releases(self):
         return [release for release in self.releases.all() if release.is_flagship]
@@ -1126,6 +1130,14 @@ class Confidence(models.TextChoices):
 
 
 class ReleaseQuerySet(PublishableQuerySet):
+    def count_per_lab_and_year(self):
+        """{lab id: {year: count}} in one grouped query; an undated release counts under None."""
+        counts = {}
+        rows = self.order_by().annotate(year=year_of("released")).values_list("lab_id", "year").annotate(n=models.Count("pk"))
+        for lab_id, year, n in rows:
+            counts.setdefault(lab_id, {})[year] = n
+        return counts
+
     def published(self, now=None):
         """Published and live releases of published and live labs: a draft lab's release is not public."""
         now = QueryTime() if now is None else now

@@ -9,6 +9,7 @@ import re
 
 from django.core.paginator import Paginator
 from django.db.models import Count
+from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
@@ -17,14 +18,18 @@ from django.utils.functional import cached_property
 from django.views.generic import DetailView, ListView, TemplateView, View
 from django_countries import countries
 
-from . import changelog, documents
+from . import cards, changelog, documents
+from .api.conditional import answer_conditionally, body_etag
 from .caching import PublicPageCacheMixin, SharedCountMixin, count_key, kept_for_readers
-from .filters import LabIndexFilter, PersonFilter
-from .slug_history import OldSlugRedirectMixin
 from .charts import build_timeline, field_charts, field_counts, figure_charts
-from .partial_dates import year_of
+from .filters import LabIndexFilter, PersonFilter
+from .partial_dates import format_partial_date, year_of
+from .slug_history import OldSlugRedirectMixin
+from .templatetags.profiles_tags import flop, short_number
 from .models import (
+    Accessibility,
     Lab,
+    OpenWeightsPolicy,
     Person,
     PreviewLink,
     PublicationState,
@@ -655,31 +660,18 @@ class LabChangesView(ChangesView):
 # Social cards: the 1200×630 PNG of a lab, a release or a comparison (og:image)
 # --------------------------------------------------------------------------
 
-from django.http import Http404, HttpResponse, HttpResponsePermanentRedirect  # noqa: E402 (kept with the views that use them)
-
-from . import cards  # noqa: E402
-from .api.conditional import answer_conditionally, body_etag  # noqa: E402
-from .models import Accessibility, OpenWeightsPolicy  # noqa: E402
-from .partial_dates import format_partial_date  # noqa: E402
-from .templatetags.profiles_tags import flop, short_number  # noqa: E402
-
-
-def chart_title(title, per_year, total):
-    """The chart's title, saying so when it leaves out undated releases (they have no year to stand in)."""
-    dated = sum(per_year.values())
+def chart_title(title, counts):
+    """
+    The chart's title for ``counts`` ({year: n}, undated under None), saying so when it
+    leaves out undated releases (they have no year to stand in).
+    """
+    dated, total = sum(n for year, n in counts.items() if year is not None), sum(counts.values())
     return f"{title} ({dated} of {total} dated)" if dated < total else title
 
 
-def releases_by_year(releases):
-    """{lab id: {year: count}} of ``releases`` (dated ones), in one query."""
-    rows = (
-        releases.exclude(released=None).order_by().annotate(year=year_of("released"))
-        .values_list("lab_id", "year").annotate(n=Count("pk"))
-    )
-    counts = {}
-    for lab_id, year, n in rows:
-        counts.setdefault(lab_id, {})[year] = n
-    return counts
+def dated(counts):
+    """``counts`` without the undated releases: the years a chart draws."""
+    return {year: n for year, n in counts.items() if year is not None}
 
 
 class SocialCardView(PublicPageCacheMixin, View):
@@ -740,11 +732,11 @@ class LabCardView(SocialCardView):
             facts.append(("Releases", f"{lab.release_count:,}" + (f" · latest {latest}" if latest else "")))
         if lab.open_weights != OpenWeightsPolicy.UNKNOWN:
             facts.append(("Open weights", lab.get_open_weights_display()))
-        per_year = releases_by_year(Release.objects.published().filter(lab=lab)).get(lab.pk, {})
+        counts = Release.objects.published().filter(lab=lab).count_per_lab_and_year().get(lab.pk, {})
         return cards.Card(
             kind="Lab", title=lab.name, native_name=lab.native_name,
             facts=tuple((name, value) for name, value in facts if value),
-            chart=cards.releases_per_year(chart_title("Releases per year", per_year, lab.release_count), [(lab.name, per_year)]),
+            chart=cards.releases_per_year(chart_title("Releases per year", counts), [(lab.name, dated(counts))]),
         )
 
 
@@ -768,8 +760,7 @@ class ReleaseCardView(SocialCardView):
             # The family only when a reader may see it (it may be a draft of its own).
             ("Family", release.family.name if release.family_id and release.family.is_public else ""),
         ]
-        per_year = releases_by_year(Release.objects.published().filter(lab=lab)).get(lab.pk, {})
-        total = Release.objects.published().filter(lab=lab).count()
+        counts = Release.objects.published().filter(lab=lab).count_per_lab_and_year().get(lab.pk, {})
         year = release.released.year if release.released else None
         return cards.Card(
             kind="Release", title=release.name,
@@ -778,7 +769,7 @@ class ReleaseCardView(SocialCardView):
             + (f" ({lab.native_name})" if lab.native_name and cards.drawable(lab.native_name) else ""),
             facts=tuple((name, value) for name, value in facts if value),
             chart=cards.releases_per_year(
-                chart_title(f"Releases by {lab.name} per year", per_year, total), [(lab.name, per_year)], highlight=year
+                chart_title(f"Releases by {lab.name} per year", counts), [(lab.name, dated(counts))], highlight=year
             ),
         )
 
@@ -815,7 +806,7 @@ class CompareCardView(SocialCardView):
         labs = [found[slug] for slug in slugs if slug in found]
         if not labs:
             return None
-        per_year = releases_by_year(Release.objects.published().filter(lab__in=labs))
+        counts = Release.objects.published().filter(lab__in=labs).count_per_lab_and_year()
         entries = []
         for lab in labs:
             facts = [lab.country.name if lab.country else "", f"founded {lab.founded.year}" if lab.founded else "",
@@ -824,8 +815,10 @@ class CompareCardView(SocialCardView):
         return cards.Card(
             kind="Comparison", title="Compare labs", entries=tuple(entries),
             chart=cards.releases_per_year(
-                chart_title("Releases per year", {lab.pk: sum(per_year.get(lab.pk, {}).values()) for lab in labs},
-                            sum(lab.release_count for lab in labs)),
-                [(lab.name, per_year.get(lab.pk, {})) for lab in labs], span=8,
+                chart_title("Releases per year", {
+                    year: sum(counts.get(lab.pk, {}).get(year, 0) for lab in labs)
+                    for year in {year for lab in labs for year in counts.get(lab.pk, {})}
+                }),
+                [(lab.name, dated(counts.get(lab.pk, {}))) for lab in labs], span=8,
             ),
         )
