@@ -6,17 +6,16 @@ Nothing here sends mail: a request only records what was asked and enqueues the 
 """
 
 from django.conf import settings
-from django.core.cache import cache
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.decorators import method_decorator
 from django.utils.functional import cached_property
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.throttling import SimpleRateThrottle
 
-from labsite.auth_backends import client_ip
+from profiles.api.throttling import WindowCountMixin
 from profiles.models import Lab
 
 from .forms import FollowForm, ManageForm
@@ -36,17 +35,19 @@ def message_page(request, title, text, status=200, link=None):
     return private(TemplateResponse(request, "follows/message.html", context, status=status))
 
 
-def over_client_limit(request):
-    """Count this follow request against the client's hourly allowance (FOLLOWS_REQUESTS_PER_HOUR)."""
-    hour = int(timezone.now().timestamp() // 3600)
-    key = f"follows:asks:{client_ip(request)}:{hour}"
-    cache.add(key, 0, timeout=3600)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, 1, timeout=3600)
-        count = 1
-    return count > settings.FOLLOWS_REQUESTS_PER_HOUR
+class FollowRequestThrottle(WindowCountMixin, SimpleRateThrottle):
+    """
+    Follow requests per client (FOLLOWS_REQUESTS_PER_HOUR an hour): the API's window count
+    (profiles/api/throttling.py), its rate read from settings at request time.
+    """
+
+    scope = "follow"
+
+    def get_rate(self):
+        return f"{settings.FOLLOWS_REQUESTS_PER_HOUR}/hour"
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
 # The lab pages and /changes/ that carry the form are cached whole for every reader, so
@@ -67,7 +68,7 @@ class FollowView(View):
         return self.render(FollowForm())
 
     def post(self, request, *args, **kwargs):
-        if over_client_limit(request):
+        if not FollowRequestThrottle().allow_request(request, self):
             return message_page(
                 request, "Too many requests",
                 "This connection asked to follow too many times in the last hour. Try again later.", status=429,
