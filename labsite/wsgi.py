@@ -25,12 +25,11 @@ def warm_up():
     """
     from pathlib import Path
 
-    from django.conf import settings
     from django.template import engines
     from django.urls import get_resolver
 
     get_resolver().resolve("/")
-    site_templates = Path(settings.BASE_DIR) / "templates"
     for engine in engines.all():
-        for path in site_templates.rglob("*.html"):
-            engine.get_template(str(path.relative_to(site_templates)))
+        for directory in map(Path, engine.dirs):  # the site's own: jinja2/ and templates/
+            for path in directory.rglob("*.html"):
+                engine.get_template(str(path.relative_to(directory)))

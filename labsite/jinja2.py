@@ -1,0 +1,61 @@
+"""
+The Jinja2 environment of the public pages (``jinja2/``); the admin and the e-mails stay on
+Django templates (``templates/``).
+
+Jinja2 compiles a template to Python, so a loop over a lab's releases costs what the loop
+costs, where Django's engine resolves every variable through its lookup rules: the lab page
+and the lab index spent half their time there (docs/performance.md). The names below are
+all a public template may call beyond Jinja2's own: Django's URLs, static files and date
+formats, and the site's helpers from ``profiles.templatetags`` (the same functions the
+Django templates of the admin previews use).
+"""
+
+from django.template.defaultfilters import capfirst, date, pluralize, stringformat, urlencode
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.timezone import template_localtime
+from jinja2 import Environment, pass_context
+
+from profiles.templatetags import profiles_tags, structured_data
+
+
+def url(name, *args, **kwargs):
+    """``{% url %}``: ``url("profiles:lab-detail", slug=lab.slug)``."""
+    return reverse(name, args=args or None, kwargs=kwargs or None)
+
+
+def local_date(value, format_string=None):
+    """Django's ``date`` filter, in the site's time zone as Django's templates show dates."""
+    return date(template_localtime(value), format_string)
+
+
+@pass_context
+def json_ld(context, obj):
+    """The schema.org ``<script>`` of a lab, person or release (absolute URLs from the request)."""
+    return structured_data.json_ld({"request": context["request"]}, obj)
+
+
+def environment(**options):
+    env = Environment(**options)
+    env.globals.update(
+        url=url,
+        static=static,
+        json_ld=json_ld,
+        partial_time=profiles_tags.partial_time,
+        cite_marks=profiles_tags.cite_marks,
+        data_credits=profiles_tags.data_credits,
+        release_facts=profiles_tags.release_facts,
+    )
+    env.filters.update(
+        date=local_date,
+        pluralize=pluralize,
+        capfirst=capfirst,
+        stringformat=stringformat,
+        urlencode=urlencode,
+        grouped_by_kind=profiles_tags.grouped_by_kind,
+        short_number=profiles_tags.short_number,
+        scientific=profiles_tags.scientific,
+        flop=profiles_tags.flop,
+        iso_datetime=profiles_tags.iso_datetime,
+    )
+    return env
