@@ -1,6 +1,6 @@
 """
 How the site credits the datasets it imports, said once: the credit line pages show
-(``templates/profiles/_credit.html``), its links, and the ``provenance`` object of the
+(``jinja2/profiles/_credit.html``), its links, and the ``provenance`` object of the
 API's imported releases.
 
 Epoch AI publishes "Data on AI Models" under CC BY 4.0, which asks for the source, a link

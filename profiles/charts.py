@@ -1,6 +1,6 @@
 """
 Charts drawn on the server as SVG: this module computes their geometry, and the
-templates ``templates/profiles/_chart_*.html`` draw it (so every label is escaped by the
+templates ``jinja2/profiles/_chart_*.html`` draw it (so every label is escaped by the
 template engine) with a table or list beside each chart saying the same in text.
 
 - ``build_timeline``: a lab's releases over time, a row per family (the lab page), or a

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from profiles.models import Citation, Lab, LabRelation, PublicationState, Release, Role, _profile_querysets
+from profiles.models import Citation, Lab, LabRelation, PublicationState, Release, Role
 from profiles.partial_dates import format_partial_date, is_before, iso_partial_date, parse_partial_date
 from tests.html_safety import XSS_PAYLOADS, dangerous_markup
 from tests.factories import (
@@ -204,14 +204,3 @@ def test_natural_keys_round_trip():
     assert Release.objects.get_by_natural_key(*release.natural_key()) == release
     assert Citation.objects.get_by_natural_key(*citation.natural_key()) == citation
     assert citation.natural_key()[2:4] == (lab.slug, section.slug)
-
-
-def test_a_profile_request_leaves_the_shared_related_querysets_as_built(client):
-    # with_profile() copies the related querysets it builds once per process: prefetching
-    # writes the lab it served into its queryset, which would keep each worker's last
-    # profile in memory and steer another request's reads (the replica router reads it).
-    lab = make_lab("Hinted Lab")
-    make_release(lab, "Hinted Model")
-    assert client.get(lab.get_absolute_url()).status_code == 200
-    assert client.get(f"/api/labs/{lab.slug}/").status_code == 200
-    assert all(queryset._hints == {} for queryset in _profile_querysets(False).values())

@@ -314,7 +314,9 @@ def test_the_sources_page_does_not_reveal_a_draft_citer(client):
 )
 def test_unknown_addresses_get_the_sites_404_page(client, url):
     response = get(client, url, status=404)
-    assert "404.html" in [template.name for template in response.templates]
+    # The site's own 404 page (404.html) in the site's layout, not Django's bare one.
+    html = response.content.decode()
+    assert '<p class="kicker">Error 404</p>' in html and 'id="notfound-q"' in html and 'class="site-header"' in html
     assert "Page not found" in text_of(response)
     assert parse(response).headings[0] == (1, "Page not found")
 

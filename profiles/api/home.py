@@ -71,6 +71,11 @@ def truncated(value):
 class HomeHTMLRenderer(TemplateHTMLRenderer):
     template_name = "api/home.html"
 
+    def get_template_context(self, data, renderer_context):
+        # A copy: the Jinja2 backend adds ``request`` and the CSRF helpers to the dict it is
+        # given, and this one is the response's ``data``, which the shared cache pickles.
+        return dict(super().get_template_context(data, renderer_context))
+
 
 class APIHomeView(PublicPageCacheMixin, routers.APIRootView):
     """``GET /api/``: the API's home page (HTML) or its endpoints (JSON)."""

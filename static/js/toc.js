@@ -1,4 +1,4 @@
-// A profile's table of contents (templates/profiles/_toc.html) marks the part being read
+// A profile's table of contents (jinja2/profiles/_toc.html) marks the part being read
 // with aria-current="location". The links work without this script; it only adds the
 // "you are here" mark, so it does nothing where IntersectionObserver is missing.
 (function () {
