@@ -7,11 +7,9 @@ costs, where Django's engine resolves every variable through its lookup rules: t
 and the lab index spent half their time there (docs/performance.md). The names below are
 all a public template may call beyond Jinja2's own: Django's URLs, static files and date
 formats, and the site's helpers from ``profiles.templatetags`` (the same functions the
-Django templates of the admin previews use). Values are escaped as Django escapes them
-(``escape_as_django``), so a page moved here keeps its bytes.
+Django templates of the admin previews use).
 """
 
-from html import escape as html_escape
 from types import SimpleNamespace
 
 from django.template.defaultfilters import capfirst, date, pluralize, stringformat, urlencode
@@ -20,7 +18,6 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.timezone import template_localtime
 from jinja2 import Environment, pass_context
-from markupsafe import Markup
 
 from profiles.templatetags import profiles_tags, structured_data
 
@@ -50,25 +47,7 @@ def querystring(context, query_dict=None, **kwargs):
     return django_querystring(SimpleNamespace(request=context["request"]), query_dict, **kwargs)
 
 
-def escape_as_django(value):
-    """
-    Every ``{{ value }}`` is escaped as Django's templates escape it (``html.escape``:
-    ``&#x27;`` and ``&quot;``) rather than as markupsafe does (``&#39;``, ``&#34;``), so a
-    page keeps its bytes across the move. Safe strings (``|safe``, ``format_html``) and
-    numbers pass as they are; Jinja2 then leaves the result alone.
-    """
-    if hasattr(value, "__html__") or isinstance(value, (int, float)):
-        return value
-    return Markup(html_escape(str(value)))
-
-
-def join(value, separator=""):
-    """``|join(", ")``: each item (and the separator) escaped as ``escape_as_django`` escapes, as Django's ``join`` does."""
-    return Markup(escape_as_django(separator)).join(escape_as_django(item) for item in value)
-
-
 def environment(**options):
-    options.setdefault("finalize", escape_as_django)
     env = Environment(**options)
     env.globals.update(
         url=url,
@@ -82,7 +61,6 @@ def environment(**options):
     )
     env.filters.update(
         date=local_date,
-        join=join,
         pluralize=pluralize,
         capfirst=capfirst,
         stringformat=stringformat,

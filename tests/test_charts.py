@@ -245,7 +245,7 @@ def test_names_are_escaped_in_every_chart(client):
     timeline = figure_of(html, "lab-releases-chart-caption")
     compute = figure_of(html, "lab-figures-chart-training_compute-caption")
     for chart in (timeline, compute):
-        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;" in chart
+        assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &#34;x&#34;" in chart
         assert "&lt;img src=x onerror=alert(1)&gt; Lab" in chart or chart is timeline
         assert dangerous_markup(chart) == []
     # The release list's charts are labelled with years, countries and our own words only.
