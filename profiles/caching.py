@@ -23,6 +23,7 @@ from django.core.paginator import Paginator
 from django.core.signals import request_finished, request_started
 from django.db import IntegrityError, router, transaction
 from django.db.models import F
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.functional import cached_property
 
@@ -188,6 +189,18 @@ class SharedCountMixin:
         return super().get_paginator(queryset, per_page, orphans, allow_empty_first_page, **kwargs)
 
 
+def shared_copy(response):
+    """
+    What the page cache keeps of a response: its status, headers and bytes. Not the
+    response itself: a DRF Response pickles with the data it was rendered from, and
+    unpickling that was 60% of the time of a cached API lab detail (bench/).
+    """
+    copy = HttpResponse(response.content, status=response.status_code)
+    for header, value in response.items():
+        copy[header] = value
+    return copy
+
+
 class PublicPageCacheMixin:
     """
     For public views and API endpoints: serve anonymous GETs from the shared cache
@@ -238,5 +251,5 @@ class PublicPageCacheMixin:
         if response.status_code == 200 and not response.has_header("Set-Cookie") and not private:
             timeout = cache_timeout(timeout)
             if timeout > 0:
-                cache.set(key, (timezone.now().timestamp() + timeout, response), timeout)
+                cache.set(key, (timezone.now().timestamp() + timeout, shared_copy(response)), timeout)
         return response
