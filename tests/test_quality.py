@@ -65,6 +65,16 @@ def test_every_page_type_is_valid_html(client, pages, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.django_db
+def test_no_page_type_prints_a_python_object_where_a_value_belongs(client, pages):
+    # The public templates are Jinja2, which prints a method it is not told to call (Django's
+    # engine called it): a page would read "<bound method Lab.get_absolute_url ...>".
+    for name, path in pages.items():
+        html = client.get(path, HTTP_ACCEPT="text/html").content.decode()
+        for slip in ("bound method", "&lt;bound method", "object at 0x", "RelatedManager", "QuerySet ["):
+            assert slip not in html, (name, slip)
+
+
 @pytest.fixture
 def browser():
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop
