@@ -486,6 +486,15 @@ class LabQuerySet(PublishableQuerySet):
             )
         )
 
+    def with_release_co_developers(self):
+        """
+        With ``with_profile()``: each release's co-developers, for the API's detail, which
+        lists them (one more query); the page does not show them.
+        """
+        return self.prefetch_related(
+            Prefetch("releases__codevelopers", queryset=Codeveloper.objects.named(), to_attr="named_codevelopers")
+        )
+
     def needing_review(self, days=None, today=None):
         """Profiles nobody has checked for more than ``days`` (PROFILE_REVIEW_DAYS), or ever."""
         days = settings.PROFILE_REVIEW_DAYS if days is None else days
@@ -532,9 +541,9 @@ def _profile_querysets(preview):
     return {
         "roles": (Role.objects.all() if preview else Role.objects.public(now)).select_related("person"),
         # The family's and base model's labs too: a link to either asks whether it is public
-        # (Release.is_public); the imported record decides the data credit; the co-developers
-        # readers may see, in one more query (``with_co_developers``).
-        "releases": (Release.objects.all() if preview else Release.objects.published(now)).with_links().with_co_developers(),
+        # (Release.is_public); the imported record decides the data credit. Their
+        # co-developers only where they are listed (``with_release_co_developers``).
+        "releases": (Release.objects.all() if preview else Release.objects.published(now)).with_links(),
         # Releases of other labs it co-developed (Lab.profile_codeveloped_releases), newest
         # first, each with its lead lab and imported record (the data credit). Readers: the
         # reader rule (the release and its lab live; the lab itself is the profile shown).

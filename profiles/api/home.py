@@ -138,7 +138,7 @@ class APIHomeView(PublicPageCacheMixin, routers.APIRootView):
         lab = labs.filter(slug=SAMPLE_LAB).first() or labs.order_by("name").first()
         if lab is None:
             return None
-        lab = labs.with_profile().get(pk=lab.pk)
+        lab = labs.with_profile().with_release_co_developers().get(pk=lab.pk)
         data = serializers.LabDetailSerializer(lab, context={"request": request}).data
         body = json.loads(ORJSONRenderer().render(data))  # as the endpoint writes it
         return {

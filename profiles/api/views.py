@@ -422,11 +422,11 @@ class LabViewSet(PublishableViewSet):
         if self.action == "list":
             return labs.for_index()
         if self.action == "retrieve":
-            return labs.with_profile(preview=self.preview())
+            return labs.with_profile(preview=self.preview()).with_release_co_developers()
         return labs
 
     def detail_queryset(self):
-        return Lab.objects.visible_to(self.request.user).with_profile(preview=self.preview())
+        return Lab.objects.visible_to(self.request.user).with_profile(preview=self.preview()).with_release_co_developers()
 
 
 @documented(write_serializers.ReleaseWriteSerializer, serializers.ReleaseDetailSerializer,
