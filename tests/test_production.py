@@ -11,11 +11,12 @@ from pathlib import Path
 from unittest import mock
 
 import pytest
-from django.db import OperationalError
+from django.db import OperationalError, connection
 from django.db.backends.base.base import BaseDatabaseWrapper
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from labsite.cache import ResilientRedisCache, SharedDiskCache
+from tests.factories import make_lab, make_release
 from tests.test_faults import spare_port
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -220,3 +221,17 @@ def test_make_serve_refuses_to_start_without_a_secret_key():
     result = subprocess.run(["make", "-s", "-o", ".venv/.installed", "serve"], cwd=BASE_DIR, env=environment, check=False, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "set SECRET_KEY" in result.stderr
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+@pytest.mark.django_db
+def test_a_page_asked_for_again_runs_prepared_statements_on_postgresql(client):
+    # Django leaves psycopg's prepare threshold unset (nothing is ever prepared) unless the
+    # settings give one: DATABASE_PREPARED_STATEMENTS must not silently be a no-op.
+    lab = make_lab("Prepared Lab")
+    make_release(lab, "Prepared Model")
+    for _ in range(3):
+        assert client.get(lab.get_absolute_url()).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        assert cursor.fetchone()[0] > 0
