@@ -193,7 +193,7 @@ def shared_copy(response):
     """
     What the page cache keeps of a response: its status, headers and bytes. Not the
     response itself: a DRF Response pickles with the data it was rendered from, and
-    unpickling that was 60% of the time of a cached API lab detail (bench/).
+    unpickling that was 60% of the time of a cached API lab detail (docs/performance.md).
     """
     copy = HttpResponse(response.content, status=response.status_code)
     for header, value in response.items():
