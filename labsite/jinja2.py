@@ -6,8 +6,8 @@ Jinja2 compiles a template to Python, so a loop over a lab's releases costs what
 costs, where Django's engine resolves every variable through its lookup rules: the lab page
 and the lab index spent half their time there (docs/performance.md). The names below are
 all a public template may call beyond Jinja2's own: Django's URLs, static files and date
-formats, and the site's helpers from ``profiles.templatetags`` (the same functions the
-Django templates of the admin previews use).
+formats, and the site's helpers from ``profiles.templatetags`` (plain functions, called
+here as they were from the Django templates before the move).
 """
 
 from types import SimpleNamespace

@@ -422,10 +422,11 @@ class LabViewSet(PublishableViewSet):
         if self.action == "list":
             return labs.for_index()
         if self.action == "retrieve":
-            return labs.with_profile(preview=self.preview()).with_release_co_developers()
+            return self.detail_queryset()
         return labs
 
     def detail_queryset(self):
+        """A whole profile, as the detail shows it (a write's answer reads it too)."""
         return Lab.objects.visible_to(self.request.user).with_profile(preview=self.preview()).with_release_co_developers()
 
 
