@@ -5,10 +5,10 @@ grouping rows by their ``kind`` choice, figures as readers write them ("7B",
 release on a page (its facts line). They only read what the view fetched, so they never
 query the database.
 
-The repeated fragment is built here with ``format_html`` (which escapes every value
-as the template engine would) rather than in an included template: a lab page repeats
-it for each of its releases, and included templates per release were most of its
-rendering time.
+The repeated fragments (a release's facts, a date) are built here with markupsafe's
+``Markup`` (which escapes every value as Jinja2 does, and about twice as fast as Django's
+``format_html``) rather than in an included template: a lab page repeats them for each
+of its releases, and included templates per release were most of its rendering time.
 """
 
 import math
@@ -16,6 +16,7 @@ import math
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
+from markupsafe import Markup
 
 from imports.credit import credits_for
 
@@ -33,9 +34,7 @@ def partial_time(value, precision):
     """
     if value is None:
         return ""
-    return format_html(
-        '<time datetime="{}">{}</time>', iso_partial_date(value, precision), format_partial_date(value, precision)
-    )
+    return Markup('<time datetime="%s">%s</time>') % (iso_partial_date(value, precision), format_partial_date(value, precision))
 
 
 @register.simple_tag
@@ -156,16 +155,16 @@ def release_facts(release, with_lab=False):
     """One line of facts about a release (date, kind, sizes, licence, access); ``with_lab`` adds its lab."""
     facts = []
     if with_lab:
-        facts.append(format_html('<a href="{}">{}</a>', release.lab.get_absolute_url(), release.lab.name))
+        facts.append(Markup('<a href="%s">%s</a>') % (release.lab.get_absolute_url(), release.lab.name))
     if release.released:
         facts.append(partial_time(release.released, release.released_precision))
     facts.append(release.get_kind_display())
     if release.sizes:
         facts.append(release.sizes)
     elif release.parameters:
-        facts.append(format_html("{} parameters", short_number(release.parameters)))
+        facts.append(Markup("%s parameters") % short_number(release.parameters))
     if release.license:
-        facts.append(format_html("Licence: {}", release.license))
+        facts.append(Markup("Licence: %s") % release.license)
     if release.accessibility != Accessibility.UNKNOWN:
         facts.append(release.get_accessibility_display())
-    return format_html('<ul class="facts">{}</ul>', format_html_join("", "<li>{}</li>", ((fact,) for fact in facts)))
+    return Markup('<ul class="facts"><li>%s</li></ul>') % Markup("</li><li>").join(facts)
