@@ -178,6 +178,11 @@ class QueryTime(models.Expression):
         return "%s", [connection.ops.adapt_datetimefield_value(timezone.now())]
 
 
+# What a link to a lab, person or release reads: its name and address, and
+# whether it is public (``is_public``). Joined rows a page only links to select these.
+LINK_FIELDS = ("slug", "name", "state", "published_at")
+
+
 def live(prefix, now):
     """
     The published-and-live rule: on the row itself (``prefix`` None, as ``published()``
@@ -547,17 +552,28 @@ def _profile_querysets(preview):
         # Releases of other labs it co-developed (Lab.profile_codeveloped_releases), newest
         # first, each with its lead lab and imported record (the data credit). Readers: the
         # reader rule (the release and its lab live; the lab itself is the profile shown).
+        # Only what a link, a date and a credit read: whole rows of the release, its lab and
+        # its imported record were a hundred columns to compile and build (docs/performance.md).
         "codevelopments": (Codeveloper.objects.all() if preview else Codeveloper.objects.public(now))
         .select_related("release__lab", "release__imported")
+        .only(
+            "release", "lab", "order",
+            *(f"release__{name}" for name in (*LINK_FIELDS, "lab", "released", "released_precision")),
+            *(f"release__lab__{name}" for name in LINK_FIELDS),
+            "release__imported__release", "release__imported__dataset", "release__imported__last_modified",
+        )
         .order_by(F("release__released").desc(nulls_last=True), "release__name", "pk"),
         "backings": Backing.objects.select_related("organization"),
+        # The other lab as a link (its name, address and whether it is public), both ways.
         "relations": (
             LabRelation.objects.all() if preview else LabRelation.objects.filter(live("other_lab", now))
-        ).select_related("other_lab"),
+        ).select_related("other_lab").only(
+            "lab", "other_lab", "kind", "note", "order", *(f"other_lab__{name}" for name in LINK_FIELDS)
+        ),
         # The same relations seen from the other side (Lab.related_labs shows both ways).
         "incoming_relations": (
             LabRelation.objects.all() if preview else LabRelation.objects.filter(live("lab", now))
-        ).select_related("lab"),
+        ).select_related("lab").only("lab", "other_lab", "kind", "note", "order", *(f"lab__{name}" for name in LINK_FIELDS)),
     }
 
 
@@ -1162,11 +1178,10 @@ class ReleaseQuerySet(PublishableQuerySet):
         link and a credit read: whole rows there built four more model instances of 20-40
         columns per release (a lab page's releases: 5.1 ms, narrowed 3.2 ms; docs/performance.md).
         """
-        link = ("slug", "name", "state", "published_at")
         return self.select_related("family__lab", "base_model__lab", "imported").only(
             *(field.name for field in self.model._meta.concrete_fields),
-            *(f"{path}__{name}" for path in ("family", "base_model") for name in (*link, "lab")),
-            *(f"{path}__lab__{name}" for path in ("family", "base_model") for name in link),
+            *(f"{path}__{name}" for path in ("family", "base_model") for name in (*LINK_FIELDS, "lab")),
+            *(f"{path}__lab__{name}" for path in ("family", "base_model") for name in LINK_FIELDS),
             "imported__release", "imported__dataset", "imported__last_modified",
         )
 

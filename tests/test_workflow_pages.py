@@ -11,7 +11,7 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.utils import timezone
-from django.utils.html import escape
+from markupsafe import escape  # the public pages' escaping (Jinja2's)
 
 from profiles.models import Lab, PreviewLink, PublicationState
 from tests.factories import (
