@@ -55,6 +55,7 @@ def environment(**options):
         json_ld=json_ld,
         querystring=querystring,
         partial_time=profiles_tags.partial_time,
+        country_name=profiles_tags.country_name,
         cite_marks=profiles_tags.cite_marks,
         data_credits=profiles_tags.data_credits,
         release_facts=profiles_tags.release_facts,

@@ -6,7 +6,9 @@ import re
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
+from profiles.models import PublicationState
 from tests.factories import make_lab, make_person, make_release, make_role
 
 pytestmark = pytest.mark.django_db
@@ -65,6 +67,35 @@ def test_sorting(client, labs):
     assert names(client.get("/labs/?sort=-founded")) == ["Alpha Institute", "Beta Corp", "Gamma Lab"]
     assert names(client.get("/labs/?sort=founded")) == ["Beta Corp", "Alpha Institute", "Gamma Lab"]
     assert names(client.get("/labs/?sort=-latest")) == ["Alpha Institute", "Beta Corp", "Gamma Lab"]
+
+
+def card_of(html, name):
+    """The lab card (profiles/_lab_card.html) of the lab called ``name`` on a page."""
+    return next(card for card in html.split('<article class="lab-card">')[1:] if f">{name}</a>" in card)
+
+
+def test_a_card_counts_only_what_a_reader_may_see(client):
+    """
+    A lab's release count and latest release (``for_index``) leave out its draft and
+    scheduled releases; a lab not live yet is not listed at all, nor its releases counted
+    anywhere (the subqueries leave the lab's own half of the rule to the outer query).
+    """
+    later = timezone.now() + datetime.timedelta(days=30)
+    lab = make_lab("Counted Lab")
+    make_release(lab, "Seen Model", released=datetime.date(2024, 7, 1), released_precision="month")
+    make_release(lab, "Draft Model", released=datetime.date(2025, 1, 1), state=PublicationState.DRAFT)
+    make_release(lab, "Scheduled Model", released=datetime.date(2025, 6, 1), published_at=later)
+    make_release(make_lab("Scheduled Lab", published_at=later), "Scheduled Lab Model", released=datetime.date(2025, 3, 1))
+    make_release(make_lab("Draft Lab", state=PublicationState.DRAFT), "Draft Lab Model")
+    for url in ("/labs/", "/", "/labs/?sort=-latest"):
+        html = client.get(url).content.decode()
+        card = card_of(html, "Counted Lab")
+        assert "<dt>Releases</dt><dd>1</dd>" in card
+        assert '<time datetime="2024-07">July 2024</time>' in card
+        assert "Scheduled Lab" not in html and "Draft Lab" not in html
+    assert names(client.get("/labs/")) == ["Counted Lab"]
+    assert names(client.get("/labs/?released_since=2025")) == []
+    assert "1 lab<" in client.get("/labs/").content.decode()
 
 
 def test_an_unknown_choice_in_a_shared_url_shows_every_lab(client, labs):
