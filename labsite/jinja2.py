@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils.timezone import template_localtime
 from jinja2 import Environment, pass_context
 
+from profiles.speed import country_name
 from profiles.templatetags import profiles_tags, structured_data
 
 
@@ -55,7 +56,7 @@ def environment(**options):
         json_ld=json_ld,
         querystring=querystring,
         partial_time=profiles_tags.partial_time,
-        country_name=profiles_tags.country_name,
+        country_name=country_name,
         cite_marks=profiles_tags.cite_marks,
         data_credits=profiles_tags.data_credits,
         release_facts=profiles_tags.release_facts,

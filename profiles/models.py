@@ -11,7 +11,6 @@ written here holds everywhere.
 import datetime
 import functools
 import math
-import re
 import uuid
 
 from django.conf import settings
@@ -21,9 +20,8 @@ from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, models, transaction
 from django.db.models import Exists, F, OuterRef, Prefetch, Q
-from django.db.models.lookups import Exact, LessThanOrEqual
 from django.db.models.functions import Coalesce
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 from django_countries.fields import CountryField
@@ -31,6 +29,7 @@ from simple_history.models import HistoricalRecords
 
 from .markup import render_markdown
 from .partial_dates import DatePrecision, format_partial_date, is_before, iso_partial_date, normalize, year_of
+from .speed import reverse_slug
 
 MARKDOWN_HELP = (
     "Markdown: **bold**, *italic*, [link text](https://example.org), blank line between "
@@ -96,71 +95,6 @@ class TimestampedModel(models.Model):
             if update_fields is not None and "updated" not in update_fields:
                 kwargs["update_fields"] = [*update_fields, "updated"]
         super().save(*args, **kwargs)
-
-
-SLUG_PLACEHOLDER = "--slug--"
-SLUG_CHARACTERS = re.compile(r"[-a-zA-Z0-9_]+")
-
-
-@functools.lru_cache(maxsize=64)
-def _slug_url_parts(view_name, urlconf, script_prefix):
-    return tuple(reverse(view_name, urlconf=urlconf, kwargs={"slug": SLUG_PLACEHOLDER}).split(SLUG_PLACEHOLDER))
-
-
-def slug_url_parts(view_name):
-    """The URL of ``view_name`` around its slug, as (before, after): reversed once per URLconf and script prefix."""
-    return _slug_url_parts(view_name, get_urlconf(), get_script_prefix())
-
-
-def reverse_slug(view_name, slug):
-    """
-    ``reverse(view_name, kwargs={"slug": slug})``, without walking the URLconf each time.
-
-    A lab page links to each of its releases and people several times over (chart, list,
-    at a glance): a hundred ``reverse()`` calls were a fifth of its rendering time. A
-    value outside a slug's characters goes through ``reverse()`` itself, which checks
-    and quotes it.
-    """
-    if not SLUG_CHARACTERS.fullmatch(slug or ""):
-        return reverse(view_name, kwargs={"slug": slug})
-    before, after = slug_url_parts(view_name)
-    return f"{before}{slug}{after}"
-
-
-class LikelyLookup:
-    """
-    A lookup for a condition that holds for most rows, said so to SQLite's query planner
-    with ``likely()``, which changes no result; other databases get the plain lookup.
-
-    Without statistics (no ``ANALYZE`` has run) SQLite guesses that ``state = 'published'``
-    keeps a few rows and ``published_at <= now`` a quarter of them; with them it still
-    guesses the quarter. For a short page of releases (``?page_size=10``) it then
-    searched one of those indexes and sorted what it found (30 ms at 50,000 releases)
-    rather than walk the index of the list's own order and stop after ten rows (0.2 ms).
-    (After an ``ANALYZE``, pages of under eight releases are still planned from the
-    labs' side, 35 ms at that scale: SQLite's own estimate, which this does not reach.)
-    PostgreSQL plans from its statistics. A lookup rather than a function wrapped around
-    a ``Q``: that built and compiled in 0.45 ms more per query (bench/).
-    """
-
-    plain_lookup = None  # the lookup this one is, "exact" or "lte"
-
-    def get_rhs_op(self, connection, rhs):
-        return connection.operators[self.plain_lookup] % rhs
-
-    def as_sqlite(self, compiler, connection):
-        sql, params = self.as_sql(compiler, connection)
-        return f"likely({sql})", params
-
-
-@models.CharField.register_lookup
-class LikelyExact(LikelyLookup, Exact):
-    lookup_name, plain_lookup = "likely_exact", "exact"
-
-
-@models.DateTimeField.register_lookup
-class LikelyLessThanOrEqual(LikelyLookup, LessThanOrEqual):
-    lookup_name, plain_lookup = "likely_lte", "lte"
 
 
 class QueryTime(models.Expression):

@@ -21,9 +21,8 @@ from rest_framework.response import Response
 from .. import documents
 from ..caching import PublicPageCacheMixin
 from ..slug_history import redirect_for
-from ..models import (
-    SLUG_CHARACTERS, Citation, Lab, Organization, Person, PublicationState, Release, Role, Section, Source, live,
-)
+from ..models import Citation, Lab, Organization, Person, PublicationState, Release, Role, Section, Source, live
+from ..speed import SLUG_CHARACTERS
 from . import conditional, filters, renderers, serializers, write_serializers
 
 

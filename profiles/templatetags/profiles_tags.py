@@ -11,14 +11,11 @@ The repeated fragments (a release's facts, a date) are built here with markupsaf
 of its releases, and included templates per release were most of its rendering time.
 """
 
-import functools
 import math
 
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import get_language
-from django_countries import countries
 from markupsafe import Markup
 
 from imports.credit import credits_for
@@ -38,20 +35,6 @@ def partial_time(value, precision):
     if value is None:
         return ""
     return Markup('<time datetime="%s">%s</time>') % (iso_partial_date(value, precision), format_partial_date(value, precision))
-
-
-def country_name(country):
-    """
-    ``country.name`` (a ``CountryField``'s value), kept per code and language: asked of
-    django_countries, each name went through gettext, and the lab index's thirty cards
-    took 0.6 ms longer (7.0 against 6.4 ms, minimums, in process).
-    """
-    return _country_name(country.code, get_language())
-
-
-@functools.lru_cache(maxsize=1024)
-def _country_name(code, language):
-    return countries.name(code)
 
 
 @register.simple_tag
