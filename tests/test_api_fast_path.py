@@ -1,20 +1,37 @@
-"""The release list's fast read path gives exactly what the serializer (and so the schema) says."""
+"""
+The fast read paths (the release list's rows, the lab detail written out) give exactly
+what the serializers (and so the schema) say.
+"""
 
 import datetime
 import json
 from unittest import mock
 
 import pytest
+from django.contrib.auth.models import Group, User
 from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
+from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
 from profiles.api.conditional import body_etag
-from profiles.api.serializers import ReleaseRows, ReleaseSerializer
-from profiles.models import Release
-from tests.factories import make_lab, make_release
+from imports.models import EPOCH, ImportedRecord
+from profiles.api.serializers import LabDetailSerializer, ReleaseRows, ReleaseSerializer
+from profiles.models import Codeveloper, PublicationState, Release
+from tests.factories import (
+    cite,
+    make_backing,
+    make_lab,
+    make_organization,
+    make_person,
+    make_relation,
+    make_release,
+    make_role,
+    make_section,
+    make_source,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +116,95 @@ def test_a_page_of_releases_walks_the_index_of_their_order(releases, page_size):
             cursor.execute(f"EXPLAIN {sql}", params)
         plan = " | ".join(str(row[-1]) for row in cursor.fetchall())
     assert "release_newest_first" in plan and "TEMP B-TREE FOR ORDER BY" not in plan and " Sort " not in plan, plan
+
+
+# --- the lab detail, written out (serializers.LabProfileData) ---------------------
+
+
+@pytest.fixture
+def whole_lab():
+    """A lab with every part its detail shows, some of them hidden from readers (drafts)."""
+    draft = PublicationState.DRAFT
+    lab = make_lab(
+        "Whole Lab", native_name="全实验室", other_names="WL\nWhole", summary="One line.", lead="The *lead*.",
+        kind="nonprofit_institute", founded=datetime.date(2020, 7, 1), founded_precision="month", city="Beijing",
+        country="CN", open_weights="partial", parent_lab=make_lab("Draft Parent", state=draft),
+        parent_organization=make_organization("Parent Organization", country="CN"),
+        as_of=datetime.date(2025, 1, 1), as_of_precision="year", last_reviewed=datetime.date(2025, 2, 3),
+        wikidata_id="Q42", website="https://example.org/",
+    )
+    make_role(make_person("Dee Director"), lab, title="Director",
+              start=datetime.date(2020, 7, 1), start_precision="month")
+    make_role(make_person("Pat Past"), lab, title="Founder", end=datetime.date(2022, 1, 1), end_precision="year")
+    make_role(make_person("Hidden Person", state=draft), lab, title="Lead Engineer")
+    family = make_release(lab, "Whole Family", kind="model_family", is_flagship=True, state=draft)
+    partner, hidden_partner = make_lab("Partner Lab"), make_lab("Hidden Partner", state=draft)
+    base = make_release(make_lab("Base Maker", state=draft), "Base LM")
+    member = make_release(
+        lab, "Whole 7B", family=family, base_model=base, is_flagship=True, accessibility="open_restricted",
+        modality="language", sizes="7B", license="Apache-2.0", domains=["language", "mathematics"],
+        parameters=7e9, training_compute=1e23, confidence="likely", base_model_name="Base LM",
+    )
+    make_release(lab, "Whole Undated", released=None, domains=[])
+    for order, other in enumerate([partner, hidden_partner]):
+        Codeveloper.objects.create(release=member, lab=other, order=order)
+    ImportedRecord.objects.create(
+        dataset=EPOCH, key="Whole 7B", release=member,
+        last_modified=datetime.datetime(2025, 3, 4, 5, 6, 7, tzinfo=datetime.timezone.utc),
+    )
+    theirs = make_release(partner, "Partner Model", released=datetime.date(2024, 5, 6), released_precision="day")
+    Codeveloper.objects.create(release=theirs, lab=lab, order=0)
+    origins = make_section(lab, "origins", body="Founded in *2020*.", order=1)
+    make_section(lab, "other", heading="Odds and ends", order=2)
+    make_backing(lab, make_organization("Funder"), kind="funder", note="Main funder")
+    make_relation(lab, partner, kind="peer", note="A peer")
+    make_relation(lab, hidden_partner, kind="competitor")
+    make_relation(make_lab("Evaluator Lab"), lab, kind="evaluates", note="Evaluates it")
+    article = make_source("The Article", url="https://example.org/a", publisher="Example", author="A. Writer",
+                          published=datetime.date(2024, 3, 1), published_precision="month",
+                          accessed=datetime.date(2025, 1, 2))
+    cite(article, lab=lab, claim="Founded July 2020")
+    cite(make_source("The Paper"), release=member, claim="7B parameters")
+    cite(article, section=origins, claim="Founding members")
+    cite(make_source("Draft Source", state=draft), lab=lab, claim="Hidden")
+    return lab
+
+
+@pytest.mark.parametrize("query", ["", "?format=json"])
+@pytest.mark.parametrize("staff", [False, True], ids=["reader", "staff"])
+def test_the_written_out_lab_detail_equals_the_serializers(whole_lab, staff, query):
+    # Byte for byte: the same keys in the same order, the same values and types (7.0, not 7).
+    client = APIClient()
+    if staff:  # staff preview every state: hidden links, drafts and all
+        editor = User.objects.create_user("eddie", is_staff=True)
+        editor.groups.add(Group.objects.get(name="Editor"))
+        client.force_authenticate(editor)
+    url = f"/api/labs/{whole_lab.slug}/{query}"
+    written_out = client.get(url)
+    cache.clear()
+    with mock.patch.object(LabDetailSerializer, "to_representation", serializers.ModelSerializer.to_representation):
+        by_drf = client.get(url)
+    assert written_out.status_code == by_drf.status_code == 200
+    assert written_out.content == by_drf.content
+    profile = written_out.json()
+    # The fixture reaches what it is meant to: a hidden link is null (or left out) for readers only.
+    assert (profile["parent_lab"] is None) is not staff
+    member = next(release for release in profile["releases"] if release["slug"] == "whole-7b")
+    assert [lab["slug"] for lab in member["co_developers"]] == ["partner-lab"]  # a draft lab is never named
+    assert (member["family"] is None, member["base_model"] is None) == (not staff, not staff)
+    assert member["parameters"] == 7e9 and member["provenance"]["last_modified"] == "2025-03-04T05:06:07Z"
+    assert profile["codeveloped_releases"][0]["lab"]["slug"] == "partner-lab"
+    assert profile["incoming_relations"][0]["lab"]["slug"] == "evaluator-lab"
+    assert profile["sources"][0]["source"]["accessed"] == "2025-01-02"
+
+
+def test_every_reference_profile_comes_out_as_the_serializers_write_it(starting_data):
+    client = APIClient()
+    slugs = [lab["slug"] for lab in client.get("/api/labs/?page_size=100").json()["results"]]
+    assert slugs
+    for slug in slugs:
+        written_out = client.get(f"/api/labs/{slug}/")
+        cache.clear()
+        with mock.patch.object(LabDetailSerializer, "to_representation", serializers.ModelSerializer.to_representation):
+            by_drf = client.get(f"/api/labs/{slug}/")
+        assert written_out.status_code == 200 and written_out.content == by_drf.content, slug
