@@ -6,7 +6,7 @@ import os
 import time
 
 from diskcache import DjangoCache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -29,6 +29,27 @@ def _degrade(method_name, fallback):
     return method
 
 
+class HeldClientRedisCacheClient(RedisCacheClient):
+    """
+    Django's Redis client, but with one redis-py client per server, made once. Django's
+    makes a new one for every operation (the connections come from the same pool either
+    way): 55 of the 93 microseconds of a cache read or write (minimums, a local Redis); a
+    cached API lab detail 1.27 -> 1.00 ms, a cached lab page 1.03 -> 0.87 ms (minimums, in
+    process). A redis-py client may be shared by threads.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._clients = {}
+
+    def get_client(self, key=None, *, write=False):
+        pool = self._get_connection_pool(write)
+        client = self._clients.get(id(pool))
+        if client is None:
+            client = self._clients[id(pool)] = self._client(connection_pool=pool)
+        return client
+
+
 class ResilientRedisCache(RedisCache):
     """
     Django's RedisCache, except that a Redis outage reads as a miss and a write as a no-op:
@@ -38,6 +59,10 @@ class ResilientRedisCache(RedisCache):
 
     LOG_EVERY = 30
     _fault_logged_at = None
+
+    def __init__(self, server, params):
+        super().__init__(server, params)
+        self._class = HeldClientRedisCacheClient
 
     def _log_fault(self, operation, error):
         now = time.monotonic()

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.core.signals import request_finished, request_started
-from django.db import IntegrityError, router, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.db.models import F
 from django.http import HttpResponse
 from django.utils import timezone
@@ -56,14 +56,19 @@ def _stored_generation(using, advance=False):
     """
     from .models import ContentGeneration
 
-    rows = ContentGeneration.objects.using(using).filter(pk=1)
     if advance:
-        if rows.update(value=F("value") + 1):
+        if ContentGeneration.objects.using(using).filter(pk=1).update(value=F("value") + 1):
             return None
     else:
-        value = rows.values_list("value", flat=True).first()
-        if value is not None:
-            return value
+        # Read by every request, cached or not, so as SQL: 10 microseconds, where the
+        # queryset took 155 to build and compile; a cached lab page 0.87 -> 0.53 ms, the
+        # API lab detail 1.00 -> 0.65 ms (minimums, in process, SQLite).
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT value FROM {connection.ops.quote_name(ContentGeneration._meta.db_table)} WHERE id = 1")
+            row = cursor.fetchone()
+        if row is not None:
+            return row[0]
     value = secrets.randbits(48)
     try:
         with transaction.atomic(using=using):
@@ -224,23 +229,28 @@ class PublicPageCacheMixin:
     def dispatch(self, request, *args, **kwargs):
         from .documents import publish_due_if_time
 
-        publish_due_if_time()  # a scheduled draft whose time has come goes live first
         timeout = settings.PAGE_CACHE_SECONDS
         # A client pinned to the primary after a write reads its own writes, not a shared copy.
         if (
             not timeout or request.method not in ("GET", "HEAD") or request.user.is_authenticated
             or is_client_pinned() or not self.shares_copy(request)
         ):
+            publish_due_if_time()  # a scheduled draft whose time has come goes live first
             return super().dispatch(request, *args, **kwargs)
         variant = self.shared_copy_variant(request)
         # Hashed: a URL can be any length, and memcached refuses keys over 250 characters.
         page = hashlib.sha256(f"{variant}:{request.get_full_path()}".encode()).hexdigest()
-        key = f"labsite:page:{content_generation()}:{page}"
-        cached = cache.get(key)
+        cached = cache.get(f"labsite:page:{content_generation()}:{page}")
         # Kept with the time it is good until (the next scheduled go-live, by the site's
         # clock): served only before then, whatever the cache backend's own clock says.
+        # Scheduled drafts are among those go-lives (seconds_until_next_go_live), and
+        # scheduling one is a new generation, so while a copy is good no draft is due and
+        # it is served without asking (a cache read saved: a cached lab page 0.53 -> 0.46 ms,
+        # the API lab detail 0.65 -> 0.60 ms, minimums, in process, Redis).
         if cached is not None and timezone.now().timestamp() < cached[0] and self.admits(request):
             return cached[1]
+        publish_due_if_time()  # a new generation if a scheduled draft went live
+        key = f"labsite:page:{content_generation()}:{page}"
         # Kept for every reader until the next change: built from the primary, never from
         # a replica that may not have that change yet (a miss is once per change and page).
         with pinned_to_primary():

@@ -674,8 +674,9 @@ def publish_due_if_time():
     """
     Publish due scheduled drafts, if any, before a public page or API answer is built.
     With the page cache on this costs nothing: the next go-live (scheduled drafts
-    included) is what the cache reads anyway to know how long a page may be kept. Without
-    it, one indexed query per request.
+    included) is what the cache reads anyway to know how long a page may be kept, and a
+    shared copy still good is served without it (no draft is due before its time runs
+    out: PublicPageCacheMixin.dispatch). Without it, one indexed query per request.
     """
     from django.conf import settings
 

@@ -6,15 +6,18 @@ import time
 from unittest import mock
 
 import pytest
+import time_machine
 from django.contrib.auth.models import Group, User
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from labsite.cache import ResilientRedisCache
 from profiles import caching
 from profiles.models import ContentGeneration, Lab, PreviewLink, PublicationState, Release
 from tests.factories import make_lab, make_release
+from tests.test_documents import api_client, save_draft, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -102,8 +105,9 @@ def test_a_list_total_is_counted_once_until_the_content_changes(client, lab, set
     second, second_queries = release_total(client)
     assert first == second == 1
     # No count, no go-live look-up: the generation, whether a scheduled draft is due (one
-    # indexed query with the page cache off), the page and its releases' co-developers.
-    assert second_queries == first_queries - 2 == 4
+    # indexed query with the page cache off) and the page (none of its releases has a
+    # co-developer, so that query is not made).
+    assert second_queries == first_queries - 2 == 3
     # Other filters are another total.
     assert release_total(client, "/api/releases/?kind=dataset")[0] == 0
 
@@ -295,3 +299,33 @@ def test_a_shared_copy_is_not_served_past_the_next_go_live_by_the_sites_clock(cl
     assert "Later Model" not in client.get("/labs/cached-lab/").content.decode()
     with mock.patch("django.utils.timezone.now", return_value=go_live + datetime.timedelta(seconds=1)):
         assert "Later Model" in client.get("/labs/cached-lab/").content.decode()
+
+
+def test_a_copy_kept_before_a_scheduled_draft_is_not_served_after_its_go_live(client, lab):
+    """A copy still good is served without looking for due drafts: it is good until the next go-live, drafts' included."""
+    editor = signed_in("editor", "Editor")
+    save_draft(editor, lab, summary="Scheduled summary.")
+    go_live = timezone.now() + datetime.timedelta(hours=2)
+    publisher = api_client("apipub", "Publisher")
+    assert publisher.post("/api/labs/cached-lab/publish/", {"go_live": go_live.isoformat()}, format="json").status_code == 200
+    for url in ("/labs/cached-lab/", "/api/labs/cached-lab/"):
+        assert "Scheduled summary." not in client.get(url).content.decode()
+        assert get(client, url)[1] == 1  # the copy
+    with time_machine.travel(go_live + datetime.timedelta(seconds=1)):
+        for url in ("/labs/cached-lab/", "/api/labs/cached-lab/"):
+            assert "Scheduled summary." in client.get(url).content.decode()
+    assert Lab.objects.get(pk=lab.pk).summary == "Scheduled summary."
+
+
+def test_a_cached_page_is_one_cache_read(client, lab):
+    """The page's copy, and nothing else: the next go-live is in the copy (0.07 ms a request, dispatch)."""
+    client.get("/labs/cached-lab/")
+    with mock.patch.object(caching, "cache", wraps=caching.cache) as cache:
+        assert client.get("/labs/cached-lab/").status_code == 200
+    assert [call[0] for call in cache.method_calls] == ["get"]
+
+
+def test_the_redis_cache_makes_its_client_once():
+    """Django's makes a redis-py client for every operation: 55 of a read's 93 microseconds (labsite/cache.py)."""
+    redis_cache = ResilientRedisCache("redis://127.0.0.1:6379/0", {})
+    assert redis_cache._cache.get_client("a") is redis_cache._cache.get_client("b", write=True)
