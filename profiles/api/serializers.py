@@ -21,6 +21,7 @@ friends), so they never trigger queries of their own.
 
 from typing import Any, TypedDict
 
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django_countries import countries
 from django_countries.serializer_fields import CountryField
@@ -966,6 +967,7 @@ class ReleaseRows:
     so the schema, which documents ``ReleaseSerializer``, stays true.
     """
 
+    # The columns of a row, in the order ``row()`` unpacks them.
     FIELDS = [
         "slug", "name", "kind", "released", "released_precision", "sizes", "modality", "license",
         "accessibility", "is_flagship", "updated", "lab__slug", "lab__name", "family__slug", "family__name",
@@ -975,6 +977,17 @@ class ReleaseRows:
         "base_model__lab__state", "base_model__lab__published_at", "imported__dataset", "imported__last_modified",
         "id",  # the key of its co-developers (rows)
     ]
+
+    @classmethod
+    def values(cls, releases):
+        """
+        ``releases`` as the rows ``row()`` reads, tuples (as dicts, the list of 100 took 3.59
+        ms rather than 3.39), each ending with whether it has any co-developer (named to
+        readers or not: ``co_developers`` applies the rule), so that a page with none asks no
+        more: that query cost 0.6 ms even when it found nothing, the flag 0.1 ms on the rows'
+        query (minimums, in process, SQLite).
+        """
+        return releases.values_list(*cls.FIELDS, Exists(Codeveloper.objects.filter(release=OuterRef("pk"))))
 
     def __init__(self, request):
         def prefix(view_name, query=""):
@@ -997,64 +1010,65 @@ class ReleaseRows:
         self.all_families = sees_unpublished({"request": request}, Release)
         self.now = timezone.now()
 
-    def row(self, values, co_developers=None):
+    def row(self, values, co_developers):
         # Runs a hundred times a request: locals and f-strings, no method call per link.
+        (
+            slug, name, kind, released, precision, sizes, modality, license, access, is_flagship, updated,
+            lab, lab_name, family, family_name, family_state, family_published_at,
+            domains, parameters, training_compute, dataset_size, training_hardware, base_model_name,
+            confidence, base, base_name, base_state, base_published_at,
+            base_lab_state, base_lab_published_at, dataset, last_modified,
+            release_id, _has_co_developers,
+        ) = values
         (api_before, api_after), (page_before, page_after) = self.api_release, self.page_release
-        slug, lab, family = values["slug"], values["lab__slug"], values["family__slug"]
-        if family is not None and not self.all_families and not is_live(
-            values["family__state"], values["family__published_at"], self.now
-        ):
+        if family is not None and not self.all_families and not is_live(family_state, family_published_at, self.now):
             family = None
-        kind, modality, access = values["kind"], values["modality"], values["accessibility"]
-        released, precision = values["released"], values["released_precision"]
         # The base model may be another lab's: PublicLinkSerializer's rule (Release.is_public) on both.
-        base = values["base_model__slug"]
         if base is not None and not self.all_families and not (
-            is_live(values["base_model__state"], values["base_model__published_at"], self.now)
-            and is_live(values["base_model__lab__state"], values["base_model__lab__published_at"], self.now)
+            is_live(base_state, base_published_at, self.now) and is_live(base_lab_state, base_lab_published_at, self.now)
         ):
             base = None
-        domains, confidence = values["domains"] or [], values["confidence"]
+        domains = domains or []
         return {
             "url": f"{api_before}{slug}{api_after}",
             "html_url": f"{page_before}{slug}{page_after}",
             "slug": slug,
-            "name": values["name"],
-            "lab": {"slug": lab, "name": values["lab__name"], "url": f"{self.api_lab[0]}{lab}{self.api_lab[1]}"},
+            "name": name,
+            "lab": {"slug": lab, "name": lab_name, "url": f"{self.api_lab[0]}{lab}{self.api_lab[1]}"},
             "kind": kind,
             "kind_display": self.kinds.get(kind, kind),
             "family": None if family is None else {
-                "slug": family, "name": values["family__name"], "url": f"{api_before}{family}{api_after}",
+                "slug": family, "name": family_name, "url": f"{api_before}{family}{api_after}",
             },
             "released": None if released is None else {
                 "date": iso_partial_date(released, precision),
                 "precision": precision,
                 "display": format_partial_date(released, precision),
             },
-            "sizes": values["sizes"],
+            "sizes": sizes,
             "modality": modality,
             "modality_display": self.modalities.get(modality, modality),
-            "license": values["license"],
+            "license": license,
             "accessibility": access,
             "accessibility_display": self.access.get(access, access),
             "open_weights": access in self.open_weights,
-            "is_flagship": values["is_flagship"],
+            "is_flagship": is_flagship,
             "domains": domains,
             "domains_display": [self.domains.get(value, value) for value in domains],
-            "parameters": values["parameters"],
-            "training_compute": values["training_compute"],
-            "dataset_size": values["dataset_size"],
-            "training_hardware": values["training_hardware"],
+            "parameters": parameters,
+            "training_compute": training_compute,
+            "dataset_size": dataset_size,
+            "training_hardware": training_hardware,
             "base_model": None if base is None else {
-                "slug": base, "name": values["base_model__name"], "url": f"{api_before}{base}{api_after}",
+                "slug": base, "name": base_name, "url": f"{api_before}{base}{api_after}",
             },
-            "base_model_name": values["base_model_name"],
+            "base_model_name": base_model_name,
             "confidence": confidence,
             "confidence_display": self.confidences.get(confidence, confidence),
-            "co_developers": co_developers or [],
-            "provenance": provenance(values["imported__dataset"], values["imported__last_modified"]),
+            "co_developers": co_developers.get(release_id, []),
+            "provenance": provenance(dataset, last_modified),
             # Aware, in UTC (TIME_ZONE, which DRF writes in): orjson writes DRF's text, "Z" and all.
-            "updated": values["updated"],
+            "updated": updated,
         }
 
     def co_developers(self, release_ids):
@@ -1072,5 +1086,6 @@ class ReleaseRows:
         return links
 
     def rows(self, values_rows):
-        co_developers = self.co_developers([values["id"] for values in values_rows])
-        return [self.row(values, co_developers.get(values["id"])) for values in values_rows]
+        # A row ends with its id and whether it has any co-developer (values()).
+        co_developers = self.co_developers([values[-2] for values in values_rows if values[-1]])
+        return [self.row(values, co_developers) for values in values_rows]
