@@ -673,19 +673,16 @@ def discard(root, user):
 def publish_due_if_time():
     """
     Publish due scheduled drafts, if any, before a public page or API answer is built.
-    With the page cache on this costs nothing: the next go-live (scheduled drafts
-    included) is what the cache reads anyway to know how long a page may be kept, and a
-    shared copy still good is served without it (no draft is due before its time runs
-    out: PublicPageCacheMixin.dispatch). Without it, one indexed query per request.
+    The next go-live (scheduled drafts included) is kept in the shared cache under the
+    content generation (``seconds_until_next_go_live``), which the page cache reads anyway
+    to know how long a page may be kept, and a shared copy still good is served without it
+    (no draft is due before its time runs out: PublicPageCacheMixin.dispatch). Without the
+    page cache it is read the same way: a cache read rather than a query of the drafts
+    (0.3 ms of every uncached page, bench/profile.py).
     """
-    from django.conf import settings
-
     from .caching import seconds_until_next_go_live
 
-    if settings.PAGE_CACHE_SECONDS:
-        if seconds_until_next_go_live() == 0:
-            publish_due()
-    elif _models().Revision.objects.due().exists():
+    if seconds_until_next_go_live() == 0:
         publish_due()
 
 
