@@ -1115,10 +1115,11 @@ class ReleaseQuerySet(PublishableQuerySet):
         """
         ``published()`` for the releases of a lab the outer query shows, and has therefore
         already held live (``Lab.objects.published().for_index()``, a reader's profile in
-        ``with_profile()``): the release's own half of the rule. Asking again, per release, whether that lab is live (``for_index``'s three
-        subqueries, an EXISTS each) cost 1.3 ms: the lab index 8.3 -> 7.0 ms without, the
-        API's list 7.8 -> 6.4 (minimums, SQLite, in process). Never for releases listed on
-        their own: there the lab's half is the rule (``published()``).
+        ``with_profile()``): the release's own half of the rule. Asking again, per release,
+        whether that lab is live (``for_index``'s three subqueries, an EXISTS each) cost
+        1.3 ms: the lab index 8.3 -> 7.0 ms without, the API's list 7.8 -> 6.4 (minimums,
+        SQLite, in process). Never for releases listed on their own: there the lab's half
+        is the rule (``published()``).
         """
         return super().published(now)
 

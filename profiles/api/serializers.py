@@ -717,6 +717,16 @@ class CitationEndpointSerializer(CitationSerializer):
         fields = ["url", "id", "source", *CitationSerializer.Meta.fields, "order"]
 
 
+def around_slug(request, view_name, query=""):
+    """
+    An absolute URL of ``view_name`` as (before, after) its slug, with ``query`` after:
+    the written-out outputs below put a row's slug between them rather than call
+    ``reverse()`` per link.
+    """
+    before, after = slug_url_parts(view_name)
+    return request.build_absolute_uri(before), after + query
+
+
 # --------------------------------------------------------------------------
 # The lab detail, written out
 # --------------------------------------------------------------------------
@@ -742,19 +752,14 @@ class LabProfileData:
     def __init__(self, context: dict) -> None:
         request = context["request"]
         self.context = context  # sees_unpublished() remembers its answers there
-
-        def around_slug(view_name, query=""):
-            before, after = slug_url_parts(view_name)
-            return request.build_absolute_uri(before), after + query
-
         # API links keep a ``?format=`` as DRF's do ("?format=json", or nothing); pages do not.
         format_query = preserve_builtin_query_params("", request)
         self.api_lab, self.api_person, self.api_release, self.api_source, self.api_organization = (
-            around_slug(f"api:{name}-detail", format_query)
+            around_slug(request, f"api:{name}-detail", format_query)
             for name in ("lab", "person", "release", "source", "organization")
         )
         self.page_lab, self.page_release, self.page_source = (
-            around_slug(f"profiles:{name}-detail") for name in ("lab", "release", "source")
+            around_slug(request, f"profiles:{name}-detail") for name in ("lab", "release", "source")
         )
 
         def labels(model, field_name):  # get_<field>_display()'s labels
@@ -967,7 +972,6 @@ class ReleaseRows:
     so the schema, which documents ``ReleaseSerializer``, stays true.
     """
 
-    # The columns of a row, in the order ``row()`` unpacks them.
     FIELDS = [
         "slug", "name", "kind", "released", "released_precision", "sizes", "modality", "license",
         "accessibility", "is_flagship", "updated", "lab__slug", "lab__name", "family__slug", "family__name",
@@ -981,24 +985,19 @@ class ReleaseRows:
     @classmethod
     def values(cls, releases):
         """
-        ``releases`` as the rows ``row()`` reads, tuples (as dicts, the list of 100 took 3.59
-        ms rather than 3.39), each ending with whether it has any co-developer (named to
-        readers or not: ``co_developers`` applies the rule), so that a page with none asks no
-        more: that query cost 0.6 ms even when it found nothing, the flag 0.1 ms on the rows'
-        query (minimums, in process, SQLite).
+        ``releases`` as the rows ``row()`` reads, each with whether it has any co-developer
+        (named to readers or not: ``co_developers`` applies the rule), so that a page with
+        none asks no more: that query cost 0.6 ms even when it found nothing, the flag 0.1 ms
+        on the rows' query (minimums, in process, SQLite).
         """
-        return releases.values_list(*cls.FIELDS, Exists(Codeveloper.objects.filter(release=OuterRef("pk"))))
+        return releases.values(*cls.FIELDS, has_co_developers=Exists(Codeveloper.objects.filter(release=OuterRef("pk"))))
 
     def __init__(self, request):
-        def prefix(view_name, query=""):
-            before, after = slug_url_parts(view_name)
-            return request.build_absolute_uri(before), after + query
-
         # API links keep a ``?format=`` as DRF's do ("?format=json", or nothing).
         format_query = preserve_builtin_query_params("", request)
-        self.api_release = prefix("api:release-detail", format_query)
-        self.api_lab = prefix("api:lab-detail", format_query)
-        self.page_release = prefix("profiles:release-detail")
+        self.api_release = around_slug(request, "api:release-detail", format_query)
+        self.api_lab = around_slug(request, "api:lab-detail", format_query)
+        self.page_release = around_slug(request, "profiles:release-detail")
         self.kinds = dict(ReleaseKind.choices)
         self.modalities = dict(Modality.choices)
         self.access = dict(Accessibility.choices)
@@ -1012,63 +1011,62 @@ class ReleaseRows:
 
     def row(self, values, co_developers):
         # Runs a hundred times a request: locals and f-strings, no method call per link.
-        (
-            slug, name, kind, released, precision, sizes, modality, license, access, is_flagship, updated,
-            lab, lab_name, family, family_name, family_state, family_published_at,
-            domains, parameters, training_compute, dataset_size, training_hardware, base_model_name,
-            confidence, base, base_name, base_state, base_published_at,
-            base_lab_state, base_lab_published_at, dataset, last_modified,
-            release_id, _has_co_developers,
-        ) = values
         (api_before, api_after), (page_before, page_after) = self.api_release, self.page_release
-        if family is not None and not self.all_families and not is_live(family_state, family_published_at, self.now):
+        slug, lab, family = values["slug"], values["lab__slug"], values["family__slug"]
+        if family is not None and not self.all_families and not is_live(
+            values["family__state"], values["family__published_at"], self.now
+        ):
             family = None
+        kind, modality, access = values["kind"], values["modality"], values["accessibility"]
+        released, precision = values["released"], values["released_precision"]
         # The base model may be another lab's: PublicLinkSerializer's rule (Release.is_public) on both.
+        base = values["base_model__slug"]
         if base is not None and not self.all_families and not (
-            is_live(base_state, base_published_at, self.now) and is_live(base_lab_state, base_lab_published_at, self.now)
+            is_live(values["base_model__state"], values["base_model__published_at"], self.now)
+            and is_live(values["base_model__lab__state"], values["base_model__lab__published_at"], self.now)
         ):
             base = None
-        domains = domains or []
+        domains, confidence = values["domains"] or [], values["confidence"]
         return {
             "url": f"{api_before}{slug}{api_after}",
             "html_url": f"{page_before}{slug}{page_after}",
             "slug": slug,
-            "name": name,
-            "lab": {"slug": lab, "name": lab_name, "url": f"{self.api_lab[0]}{lab}{self.api_lab[1]}"},
+            "name": values["name"],
+            "lab": {"slug": lab, "name": values["lab__name"], "url": f"{self.api_lab[0]}{lab}{self.api_lab[1]}"},
             "kind": kind,
             "kind_display": self.kinds.get(kind, kind),
             "family": None if family is None else {
-                "slug": family, "name": family_name, "url": f"{api_before}{family}{api_after}",
+                "slug": family, "name": values["family__name"], "url": f"{api_before}{family}{api_after}",
             },
             "released": None if released is None else {
                 "date": iso_partial_date(released, precision),
                 "precision": precision,
                 "display": format_partial_date(released, precision),
             },
-            "sizes": sizes,
+            "sizes": values["sizes"],
             "modality": modality,
             "modality_display": self.modalities.get(modality, modality),
-            "license": license,
+            "license": values["license"],
             "accessibility": access,
             "accessibility_display": self.access.get(access, access),
             "open_weights": access in self.open_weights,
-            "is_flagship": is_flagship,
+            "is_flagship": values["is_flagship"],
             "domains": domains,
             "domains_display": [self.domains.get(value, value) for value in domains],
-            "parameters": parameters,
-            "training_compute": training_compute,
-            "dataset_size": dataset_size,
-            "training_hardware": training_hardware,
+            "parameters": values["parameters"],
+            "training_compute": values["training_compute"],
+            "dataset_size": values["dataset_size"],
+            "training_hardware": values["training_hardware"],
             "base_model": None if base is None else {
-                "slug": base, "name": base_name, "url": f"{api_before}{base}{api_after}",
+                "slug": base, "name": values["base_model__name"], "url": f"{api_before}{base}{api_after}",
             },
-            "base_model_name": base_model_name,
+            "base_model_name": values["base_model_name"],
             "confidence": confidence,
             "confidence_display": self.confidences.get(confidence, confidence),
-            "co_developers": co_developers.get(release_id, []),
-            "provenance": provenance(dataset, last_modified),
+            "co_developers": co_developers.get(values["id"], []),
+            "provenance": provenance(values["imported__dataset"], values["imported__last_modified"]),
             # Aware, in UTC (TIME_ZONE, which DRF writes in): orjson writes DRF's text, "Z" and all.
-            "updated": updated,
+            "updated": values["updated"],
         }
 
     def co_developers(self, release_ids):
@@ -1086,6 +1084,5 @@ class ReleaseRows:
         return links
 
     def rows(self, values_rows):
-        # A row ends with its id and whether it has any co-developer (values()).
-        co_developers = self.co_developers([values[-2] for values in values_rows if values[-1]])
+        co_developers = self.co_developers([values["id"] for values in values_rows if values["has_co_developers"]])
         return [self.row(values, co_developers) for values in values_rows]
