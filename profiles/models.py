@@ -1244,14 +1244,6 @@ class Release(PublishableModel):
         ordering = [F("released").desc(nulls_last=True), "order", "name"]
         # This order has an index, release_newest_first (migration 0005: SQLite cannot say
         # NULLS LAST in an index, so it is not declared here).
-        indexes = [
-            # A lab's releases, newest first, with the reader rule's columns: the lab index's
-            # count and latest release (LabQuerySet.for_index) are read from the index, the
-            # count from the index alone. The index's query at 2,000 labs and 50,000
-            # releases (SQLite): by name 1.7 -> 0.3 ms, by latest release 55 -> 3.6 ms, by
-            # founding 14 -> 2.5 ms.
-            models.Index(fields=["lab", "-released", "order", "state", "published_at"], name="release_of_lab_newest_first"),
-        ]
         verbose_name = "release"
         permissions = [("publish_release", "Can publish, unpublish and archive releases")]
         constraints = [
