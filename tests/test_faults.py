@@ -77,6 +77,39 @@ class PostgresServer:
         self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
 
 
+class ReadyNotice:
+    """
+    The READY=1 a server sends when it accepts connections (systemd's sd_notify, which
+    redis-server --supervised systemd and gunicorn send to $NOTIFY_SOCKET): the test
+    blocks on that message instead of polling the port.
+    """
+
+    def __init__(self):
+        self.name = f"labsite-faults-{secrets.token_hex(8)}"  # an abstract socket: no file to remove
+        self.socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.socket.bind("\0" + self.name)
+        self.env = {"NOTIFY_SOCKET": "@" + self.name}
+
+    def wait(self, process, timeout):
+        """Return once ``process`` says it is ready; raise if it exits or ``timeout`` passes first."""
+        deadline = time.monotonic() + timeout
+        try:
+            while (remaining := deadline - time.monotonic()) > 0:
+                # Blocks until a message comes; wakes each second to notice a server that died.
+                self.socket.settimeout(min(1.0, remaining))
+                try:
+                    message = self.socket.recv(4096)
+                except TimeoutError:
+                    if process.poll() is not None:
+                        raise RuntimeError(f"{process.args[0]} exited with {process.returncode} before it was ready") from None
+                    continue
+                if "READY=1" in message.decode().splitlines():
+                    return
+            raise TimeoutError(f"{process.args[0]} not ready after {timeout} s")
+        finally:
+            self.socket.close()
+
+
 class RedisServer:
     def __init__(self):
         self.port = spare_port()
@@ -84,25 +117,17 @@ class RedisServer:
         self.process = None
 
     def start(self):
+        ready = ReadyNotice()
         self.process = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--supervised", "systemd"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, **ready.env},
         )
-        wait_for_port(self.port)
+        ready.wait(self.process, timeout=15)
 
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=10)
-
-
-def wait_for_port(port, timeout=15):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise TimeoutError(f"nothing answers on port {port}")
 
 
 @pytest.fixture(scope="module")
@@ -132,12 +157,13 @@ def stack():
     env.pop("DJANGO_SETTINGS_MODULE", None)
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=BASE_DIR, env=env, check=True, timeout=180)
     log = open(log_path, "w")  # noqa: SIM115 - held open for the server's lifetime
+    ready = ReadyNotice()  # gunicorn's master sends it once it listens on the port
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "--config", "gunicorn.conf.py"],
-        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=BASE_DIR, env={**env, **ready.env}, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_port(port, timeout=30)
+        ready.wait(server, timeout=30)
         yield {"postgres": postgres, "redis": redis, "server": server, "base": f"http://127.0.0.1:{port}", "log": log_path}
     finally:
         server.terminate()
@@ -162,13 +188,13 @@ def get(stack, path):
         return error.code, error.headers, error.read().decode()
 
 
-def get_until(stack, path, status, seconds=15):
-    deadline = time.monotonic() + seconds
-    while True:
-        result = get(stack, path)
-        if result[0] == status or time.monotonic() > deadline:
-            return result
-        time.sleep(0.2)
+def log_text(stack):
+    """
+    The server's log as it is now. A request's lines (RequestLogMiddleware's, and any
+    fault it logs) are written, and flushed, before its response is sent, so once a test
+    has a response they are in the file: nothing to wait for.
+    """
+    return stack["log"].read_text()
 
 
 def test_all_up_is_healthy_and_logs_one_json_line_per_request(stack):
@@ -177,8 +203,7 @@ def test_all_up_is_healthy_and_logs_one_json_line_per_request(stack):
     assert json.loads(body) == {"status": "ok", "database": "ok", "cache": "ok"}
     assert get(stack, "/")[0] == 200
     assert get(stack, "/api/labs/")[0] == 200
-    time.sleep(0.3)
-    lines = [json.loads(line) for line in stack["log"].read_text().splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in log_text(stack).splitlines() if line.startswith("{")]
     entry = next(line for line in lines if line["path"] == "/api/labs/")
     assert entry["method"] == "GET" and entry["status"] == 200
     assert isinstance(entry["duration_ms"], float) and entry["queries"] >= 1
@@ -204,11 +229,13 @@ def test_database_down_gives_our_503_then_recovers_without_a_restart(stack):
         assert json.loads(body) == {"status": "error", "database": "error", "cache": "ok"}
         assert stack["server"].poll() is None  # the process is still up
     finally:
-        stack["postgres"].start()
-    assert get_until(stack, "/", 200)[0] == 200
-    assert get_until(stack, "/api/labs/", 200)[0] == 200
-    assert json.loads(get_until(stack, "/healthz", 200)[2])["status"] == "ok"
-    assert "database unavailable" in stack["log"].read_text()
+        stack["postgres"].start()  # pg_ctl -w: returns once PostgreSQL accepts connections
+    # The very next requests are served: each thread's broken connection is dropped (after
+    # its error, or by the health check of a reused one) and a new one opened.
+    assert get(stack, "/")[0] == 200
+    assert get(stack, "/api/labs/")[0] == 200
+    assert json.loads(get(stack, "/healthz")[2])["status"] == "ok"
+    assert "database unavailable" in log_text(stack)
 
 
 def test_redis_down_still_serves_and_logs_the_fault(stack):
@@ -219,8 +246,8 @@ def test_redis_down_still_serves_and_logs_the_fault(stack):
         status, _, body = get(stack, "/healthz")
         assert status == 503
         assert json.loads(body) == {"status": "error", "database": "ok", "cache": "error"}
-        time.sleep(0.3)
-        assert "cache unavailable" in stack["log"].read_text()
+        assert "cache unavailable" in log_text(stack)
     finally:
-        stack["redis"].start()
-    assert json.loads(get_until(stack, "/healthz", 200)[2]) == {"status": "ok", "database": "ok", "cache": "ok"}
+        stack["redis"].start()  # returns once Redis accepts connections (ReadyNotice)
+    # The very next request uses Redis again: redis-py replaces the pool's dead connections.
+    assert json.loads(get(stack, "/healthz")[2]) == {"status": "ok", "database": "ok", "cache": "ok"}
