@@ -140,15 +140,12 @@ for _number, _url in enumerate(env_list("DATABASE_REPLICA_URLS"), start=1):
 DATABASE_ROUTERS = ["labsite.db_routers.PrimaryReplicaRouter"] if DATABASE_REPLICAS else []
 REPLICA_PIN_SECONDS = int(os.environ.get("REPLICA_PIN_SECONDS", "5"))
 
-# PostgreSQL: parameters bound on the server, and a query psycopg has sent twice on a
-# connection prepared there, so its later runs skip parsing and (when PostgreSQL finds a
-# generic plan as cheap) planning: a lab profile's queries 18-21 ms -> 13-15 ms
-# (docs/performance.md). A pooler in transaction mode (PgBouncer without
-# max_prepared_statements) cannot keep prepared statements: DATABASE_PREPARED_STATEMENTS=0.
-if env_bool("DATABASE_PREPARED_STATEMENTS", default=True):
-    for _database in DATABASES.values():
-        if _database["ENGINE"] == "django.db.backends.postgresql":
-            _database.setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=2)
+# PostgreSQL: parameters are bound by psycopg on the client (Django's default), so nothing
+# is prepared on the server. Prepared statements (server_side_binding with a
+# prepare_threshold) made a lab page 3-5 ms faster through generic plans, but PostgreSQL
+# keeps a generic plan after five runs of a statement on a connection, and for a filtered
+# list that plan sorts every matching release before the page's LIMIT: the API's whole
+# date range 17 -> 190-250 ms, a broad ?search= 14 -> 230-280 ms (docs/performance.md).
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:

@@ -225,13 +225,19 @@ def test_make_serve_refuses_to_start_without_a_secret_key():
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
 @pytest.mark.django_db
-def test_a_page_asked_for_again_runs_prepared_statements_on_postgresql(client):
-    # Django leaves psycopg's prepare threshold unset (nothing is ever prepared) unless the
-    # settings give one: DATABASE_PREPARED_STATEMENTS must not silently be a no-op.
+def test_no_statement_is_prepared_on_postgresql_so_no_list_keeps_another_querys_plan(client):
+    """
+    A statement prepared on a connection gets a generic plan after five runs, and that plan,
+    made for no value in particular, sorted every matching release before a LIMIT: after a
+    few one-month lists, the API's whole date range took 190-250 ms instead of 17
+    (docs/performance.md). Each query is planned with its own values.
+    """
     lab = make_lab("Prepared Lab")
     make_release(lab, "Prepared Model")
-    for _ in range(3):
+    for month in range(1, 9):
+        assert client.get(f"/api/releases/?released_after=2023-{month:02d}-01&released_before=2023-{month:02d}-28").status_code == 200
         assert client.get(lab.get_absolute_url()).status_code == 200
+    assert client.get("/api/releases/?released_after=2016-01-01&released_before=2026-12-31").json()["count"] == 1
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_prepared_statements")
-        assert cursor.fetchone()[0] > 0
+        assert cursor.fetchone()[0] == 0
