@@ -232,6 +232,27 @@ def test_filters(world, query, expected):
     assert [row["slug"] for row in response.json()["results"]] == expected
 
 
+def test_the_lab_filter_finds_the_labs_releases_by_index_not_by_reading_every_release(world):
+    """
+    A lab's releases are found through the index of their lab, and those it co-developed by
+    key: as an EXISTS per release ORed with the lab, both databases read every release
+    (at 50,000 releases, SQLite 152 ms and PostgreSQL 57 ms a request, against 7 and 11).
+    """
+    with CaptureQueriesContext(connection) as queries:
+        response = APIClient().get("/api/releases/?lab=partner-lab")
+    assert [row["slug"] for row in response.json()["results"]] == ["tuned-lm", "base-lm"]
+    rows_sql = next(query["sql"] for query in queries.captured_queries if '"slug" AS "slug"' in query["sql"])
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(f"EXPLAIN QUERY PLAN {rows_sql}")
+            steps = [row[-1] for row in cursor.fetchall()]
+            assert not any(step.startswith("SCAN profiles_release") for step in steps), steps
+        else:  # a few rows give PostgreSQL no statistics to choose an index by: the condition says it
+            cursor.execute(f"EXPLAIN {rows_sql}")
+            filters = [row[0] for row in cursor.fetchall() if "Filter:" in row[0] and "lab_id = " in row[0]]
+            assert filters and not any("SubPlan" in line for line in filters), filters
+
+
 def test_filters_refuse_unknown_values_and_draft_labs(world):
     client = APIClient()
     for query in ["domain=cooking", "confidence=sure", f"lab={world['hidden'].slug}"]:

@@ -140,8 +140,11 @@ class ReleaseFilter(filters.FilterSet):
         fields = ["lab", "kind", "family", "released_after", "released_before", "open_weights", "domain", "confidence"]
 
     def filter_lab(self, queryset, name, value):
-        # EXISTS rather than a join: a release co-developed by the lab is listed once.
-        return queryset.filter(Q(lab=value) | Exists(Codeveloper.objects.filter(release=OuterRef("pk"), lab=value)))
+        # The releases it co-developed first, then its own by the lab's index and those by key
+        # (each listed once): as an EXISTS per release, ORed with the lab, both databases
+        # checked every release (synthetic-lab-7: SQLite 152 ms, PostgreSQL 57 ms).
+        codeveloped = list(Codeveloper.objects.filter(lab=value).order_by().values_list("release_id", flat=True))
+        return queryset.filter(Q(lab=value) | Q(pk__in=codeveloped))
 
     def filter_domain(self, queryset, name, value):
         # The JSON list's text holds the value in quotes ('["language", "vision"]'): a substring
