@@ -459,6 +459,14 @@ class LabQuerySet(PublishableQuerySet):
             latest_release_precision=models.Subquery(latest.values("released_precision")[:1]),
         )
 
+    def cards(self):
+        """
+        ``for_index()`` with only the columns a lab card reads (jinja2/profiles/_lab_card.html):
+        fetching and building the other two dozen of each lab was 0.3 ms of the lab index
+        (6.4 against 6.1 ms, in process).
+        """
+        return self.for_index().only("slug", "name", "native_name", "summary", "country", "kind")
+
     def search(self, query):
         """Labs matching every word of ``query`` (names, summary, people, releases), best first."""
         from .search import RelatedNames, search
