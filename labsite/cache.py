@@ -94,6 +94,22 @@ class ResilientRedisCache(RedisCache):
     delete_many = _degrade("delete_many", None)
     clear = _degrade("clear", False)
 
+    def count_request(self, key, seconds):
+        """
+        Add one to the counter ``key`` and keep it ``seconds``: the new count, read and
+        written in one round trip (INCR and EXPIRE in a MULTI), so requests at once are all
+        counted (the throttles, profiles/api/throttling.py). An outage counts nothing: 0.
+        """
+        key = self.make_and_validate_key(key)
+        try:
+            with self._cache.get_client(key, write=True).pipeline(transaction=True) as pipeline:
+                value, _ = pipeline.incr(key).expire(key, seconds).execute()
+        except REDIS_FAULTS as error:
+            self._log_fault("count_request", error)
+            return 0
+        self._fault_logged_at = None
+        return value
+
     def incr(self, key, delta=1, version=None):
         try:
             return super().incr(key, delta, version)

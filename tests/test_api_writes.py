@@ -531,7 +531,7 @@ def test_anonymous_clients_are_throttled_with_retry_after(anonymous, low_rates):
 def test_a_throttled_client_may_come_back_when_its_window_closes(anonymous, low_rates):
     from profiles.api.throttling import AnonRateThrottle
 
-    clock = [1_000_000.0]
+    clock = [999_960.0]  # a minute's window opens (windows are aligned to the clock)
     with mock.patch.object(AnonRateThrottle, "timer", lambda self: clock[0]):
         assert [anonymous.get("/api/labs/").status_code for _ in range(3)] == [200, 200, 200]
         clock[0] += 20
@@ -620,3 +620,45 @@ def test_a_whole_profile_in_one_request(anonymous):
     assert [r["slug"] for r in profile["releases"]] == [release.slug]
     assert profile["director"]["person"]["slug"] == "whole-person"
     assert profile["sources"][0]["source"]["slug"] == "whole-source"
+
+
+def test_requests_at_once_are_all_counted(low_rates):
+    """
+    A client's requests sent at once (eight connections) are each counted: the window's
+    count is added to atomically, so no two requests read the same count and the limit
+    holds exactly (a read and a write of the count let concurrent requests through).
+    """
+    import random
+    import sys
+    import threading
+
+    from django.contrib.auth.models import AnonymousUser
+    from django.test import RequestFactory
+
+    from profiles.api.throttling import AnonRateThrottle
+
+    address = f"203.0.113.{random.randrange(1, 255)}"  # a client of its own in a shared Redis
+    start, answers = threading.Barrier(8), []
+
+    def request():
+        request = RequestFactory().get("/api/labs/", REMOTE_ADDR=address)
+        request.user = AnonymousUser()
+        return request
+
+    def client():
+        start.wait()
+        for _ in range(5):
+            answers.append(AnonRateThrottle().allow_request(request(), None))
+
+    switch_interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # threads take turns as often as they can: as on a busy server's cores
+    try:
+        with override_settings(REST_FRAMEWORK={**_rest_framework(), "DEFAULT_THROTTLE_RATES": {"anon": "20/hour"}}):
+            threads = [threading.Thread(target=client) for _ in range(8)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    finally:
+        sys.setswitchinterval(switch_interval)
+    assert len(answers) == 40 and answers.count(True) == 20

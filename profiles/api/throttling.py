@@ -1,15 +1,16 @@
 """
 The API's throttles: a count of each client's requests per window, in the shared cache.
 
-DRF's own throttles keep the time of every request a client made in the last period
-and write that list back whole on every request. Under load (a few hundred requests
-a second from one address) that list was 10-15% of an API request's time (bench/), so
-these keep two numbers instead: when the client's window opened and how many requests
-it has made in it. The window opens at the client's first request and lasts the rate's
-period, so a client may send up to twice the rate across the edge of two windows, as
-with GitHub's API. The rate is read from settings at request time (DRF's classes copy
-``DEFAULT_THROTTLE_RATES`` once, at import, so a deployment's or a test's setting
-would not reach them).
+DRF's own throttles keep the time of every request a client made in the last period and
+write that list back whole on every request: 10-15% of an API request's time under load
+(bench/), and two requests at once could each write back a list missing the other. Here
+each window of the rate's period (aligned to the clock: each minute for "600/minute")
+has one counter per client, added to atomically: with Redis in one round trip
+(``ResilientRedisCache.count_request``), elsewhere with the cache's own ``add`` and ``incr``. A
+client may send up to twice the rate across the edge of two windows, as with GitHub's
+API. The rate is read from settings at request time (DRF's classes copy
+``DEFAULT_THROTTLE_RATES`` once, at import, so a deployment's or a test's setting would
+not reach them).
 """
 
 import math
@@ -18,6 +19,17 @@ from rest_framework import throttling
 from rest_framework.settings import api_settings
 
 from labsite.auth_backends import client_ip
+
+
+def count_request(cache, key, seconds):
+    """One more request under ``key`` (kept ``seconds``): the count so far, this one included."""
+    if hasattr(cache, "count_request"):  # ResilientRedisCache: INCR and EXPIRE in one round trip
+        return cache.count_request(key, seconds)
+    cache.add(key, 0, seconds)
+    try:
+        return cache.incr(key)
+    except ValueError:  # gone since add(): the backend's clock passed the window's end
+        return 1
 
 
 class WindowCountMixin:
@@ -31,13 +43,12 @@ class WindowCountMixin:
         if self.key is None:
             return True
         self.now = self.timer()
-        opened, count = self.cache.get(self.key) or (self.now, 0)
-        if self.now - opened >= self.duration:
-            opened, count = self.now, 0
-        self.window_end = opened + self.duration
-        if count >= self.num_requests:
+        window = int(self.now // self.duration)
+        self.window_end = (window + 1) * self.duration
+        # Kept a second past the window's end: a key per window, so nothing needs resetting.
+        requests = count_request(self.cache, f"{self.key}:{window}", math.ceil(self.window_end - self.now) + 1)
+        if requests > self.num_requests:
             return self.throttle_failure()
-        self.cache.set(self.key, (opened, count + 1), math.ceil(self.window_end - self.now))
         return self.throttle_success()
 
     def throttle_success(self):
